@@ -193,6 +193,36 @@ bool rmp_ledger_get(const rmp_ledger_t *l, uint64_t gpa, rmp_ledger_rec_t *out)
 	return true;
 }
 
+uint64_t rmp_ledger_count_held(const rmp_ledger_t *l, uint64_t gpa, uint64_t npages,
+			       uint64_t *first_missing)
+{
+	uint64_t gfn = gpa >> SNP_PAGE_SHIFT, held = 0;
+	bool missing = false;
+	for (uint64_t done = 0; done < npages;) {
+		uint64_t g = gfn + done;
+		uint64_t span = UNIT_FRAMES - (g & (UNIT_FRAMES - 1));
+		if (span > npages - done)
+			span = npages - done;
+		pm_unit_t *u = g < GFN_LIMIT ? pm_unit_peek(&l->pm, g) : NULL;
+		if (u && (u->head.hi & L_HUGE)) {
+			held += span;
+		} else {
+			for (uint64_t i = 0; i < span; i++) {
+				const pm_rec_t *r = u ? pm_rec_peek(u, g + i) : NULL;
+				if (r && (r->hi & L_HELD)) {
+					held++;
+				} else if (!missing) {
+					missing = true;
+					if (first_missing)
+						*first_missing = (g + i) << SNP_PAGE_SHIFT;
+				}
+			}
+		}
+		done += span;
+	}
+	return held;
+}
+
 uint64_t rmp_ledger_held_pages(const rmp_ledger_t *l)
 {
 	return l->held;
@@ -233,4 +263,39 @@ void rmp_ledger_foreach(const rmp_ledger_t *l,
 {
 	struct walk w = {fn, ctx};
 	pm_foreach_unit(&l->pm, walk_unit, &w);
+}
+
+struct walk_run {
+	bool (*fn)(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t *rec, void *ctx);
+	void *ctx;
+};
+
+static bool walk_unit_run(uint64_t base, pm_unit_t *u, void *ctx)
+{
+	struct walk_run *w = ctx;
+	rmp_ledger_rec_t rec;
+	if (u->head.hi & L_HUGE) {
+		unpack(&u->head, 0, &rec);
+		return w->fn(base << SNP_PAGE_SHIFT, UNIT_FRAMES, &rec, w->ctx);
+	}
+	for (uint32_t i = 0; i < UNIT_FRAMES; i++) {
+		const pm_rec_t *r = i == 0 ? &u->head : (u->sub ? &u->sub[i - 1] : NULL);
+		if (!r)
+			break;
+		if (!(r->hi & L_HELD))
+			continue;
+		unpack(r, 0, &rec);
+		if (!w->fn((base + i) << SNP_PAGE_SHIFT, 1, &rec, w->ctx))
+			return false;
+	}
+	return true;
+}
+
+void rmp_ledger_foreach_run(const rmp_ledger_t *l,
+			    bool (*fn)(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t *rec,
+				       void *ctx),
+			    void *ctx)
+{
+	struct walk_run w = {fn, ctx};
+	pm_foreach_unit(&l->pm, walk_unit_run, &w);
 }

@@ -471,10 +471,15 @@ rmp_result_t rmp_check_access(const rmp_t *rmp, uint32_t asid, uint32_t vmpl, ui
 						    : 0;
 	bool private = c_bit || access == RMP_ACCESS_FETCH;
 	if (spa >= rmp->spa_limit) {
-		if (!private && access != RMP_ACCESS_WRITE)
+		/*
+		 * RMP-Covered is a private-access check only; a shared access sees a
+		 * page beyond the coverage as permanently hypervisor-owned (facts §1.1),
+		 * so a C=0 write passes the Hypervisor-Owned check like any HV page.
+		 */
+		if (!private)
 			return res_ret(SNP_RET_SUCCESS);
 		return res_fault(RMP_FAULT_NPF, PFERR_PRESENT | PFERR_RMP | PFERR_GUEST_FINAL | acc |
-							(private ? PFERR_GUEST_ENC : 0));
+							PFERR_GUEST_ENC);
 	}
 	uint64_t off;
 	const pm_rec_t *r = gov_rec(rmp, spa >> SNP_PAGE_SHIFT, &off);

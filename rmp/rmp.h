@@ -190,8 +190,23 @@ uint64_t rmp_ledger_rescind(rmp_ledger_t *l, uint64_t gpa, uint64_t npages);
 /* The record of one GPA; false (and out->held = false) when not held. */
 bool rmp_ledger_get(const rmp_ledger_t *l, uint64_t gpa, rmp_ledger_rec_t *out);
 uint64_t rmp_ledger_held_pages(const rmp_ledger_t *l);
+/*
+ * How many pages of [gpa, gpa + npages * 4 KiB) are held; O(1) per 2 MiB record.
+ * If some are not, *first_missing (may be NULL) receives the lowest such GPA.
+ */
+uint64_t rmp_ledger_count_held(const rmp_ledger_t *l, uint64_t gpa, uint64_t npages,
+			       uint64_t *first_missing);
 /* Calls fn for each held page in increasing GPA order; stops early if fn returns false. */
 void rmp_ledger_foreach(const rmp_ledger_t *l,
 			bool (*fn)(uint64_t gpa, const rmp_ledger_rec_t *rec, void *ctx), void *ctx);
+
+/*
+ * Like rmp_ledger_foreach, but a run of npages held pages sharing one record
+ * (a 2 MiB validation) comes as one call: page i has SPA rec->spa + i * 4 KiB.
+ */
+void rmp_ledger_foreach_run(const rmp_ledger_t *l,
+			    bool (*fn)(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t *rec,
+				       void *ctx),
+			    void *ctx);
 
 #endif /* SNPSIM_RMP_H */

@@ -30,6 +30,7 @@
 #define MSR_AMD64_SYSCFG 0xC0010010u
 #define MSR_IA32_APICBASE 0x0000001Bu
 #define MSR_EFER 0xC0000080u
+#define EFER_SVME (1ull << 12) /* required in an SEV-ES/SNP VMSA (Linux msr-index.h) */
 
 /* SEV_STATUS bits (facts §8.1) */
 #define MSR_AMD64_SEV_ENABLED (1ull << 0)
