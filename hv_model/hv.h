@@ -153,6 +153,8 @@ typedef struct hv_config {
 	uint16_t proto_min;        /* GHCB protocol versions offered (default 1..2) */
 	uint16_t proto_max;
 	uint64_t features;         /* hypervisor feature bitmap (default SNP | AP creation) */
+	uint64_t vmsa_features;    /* SEV_FEATURES an AP-creation VMSA must have (KVM: the VM's);
+				      0: only SNPActive (bit 0) is required */
 	const hv_mem_range_t *ranges; /* guest memory map, sorted, non-overlapping */
 	size_t nranges;
 	/* the hypervisor's CPUID answers (CPUID NAE, MSR CPUID, the CPUID page at launch) */
@@ -162,6 +164,8 @@ typedef struct hv_config {
 	uint32_t psc_max_entries;  /* benign partial progress: at most this many entries per
 				      PSC exit (0: all, like KVM) */
 	bool strict_psc_ops;       /* PSC op 0/5-15: INVALID_ENTRY (spec) instead of KVM's no-op */
+	bool implicit_conversion;  /* hv_handle_npf converts a shared page on a private access
+				      (KVM+QEMU); default false: such an NPF stops the guest */
 	uint64_t spare_spa;        /* first SPA of the spare pool used by REMAP_REPLAY */
 	uint64_t spare_pages;
 	const hv_mem_ops_t *mem;
@@ -236,6 +240,7 @@ typedef enum hv_stop {
 	HV_STOP_BAD_MSR_REQUEST,     /* MSR-protocol request invalid for an SNP guest */
 	HV_STOP_NPF_UNRESOLVED,      /* a nested page fault the hypervisor cannot fix */
 	HV_STOP_NO_VCPU,             /* VMGEXIT from a vCPU that does not exist or is not running */
+	HV_STOP_UNSUPPORTED_EVENT,   /* the guest sent NAE 0x8000FFFF (KVM fails KVM_RUN) */
 } hv_stop_t;
 
 typedef struct hv_exit {
@@ -265,17 +270,40 @@ typedef enum hv_vcpu_state {
 	HV_VCPU_DESTROYED,
 } hv_vcpu_state_t;
 
+/* At most this many vCPUs (cfg->max_vcpus). */
+#define HV_MAX_VCPUS 1024u
+
 typedef struct hv_vcpu_info {
 	hv_vcpu_state_t state;
-	uint32_t apic_id;
-	uint64_t vmsa_gpa;     /* AP creation's VMSA (0 for the BSP) */
+	uint32_t apic_id;      /* = the vCPU index (QEMU's default numbering) */
+	uint64_t vmsa_gpa;     /* AP creation's VMSA, or a launched VMSA page; 0 if none */
 	uint64_t sev_features;
 	uint64_t ghcb_gpa;     /* registered GHCB GPA, 0 if none */
+	uint64_t ghcb_msr;     /* GHCB MSR value the vCPU reads now (after hv_vcpu_wake: the
+				  woken AP-reset-hold response) */
+	bool on_init;          /* created by "create on INIT": start it at the next INIT */
 } hv_vcpu_info_t;
 
+/*
+ * vCPU life cycle. vCPU 0 is RUNNING from hv_new(); APs 1..max_vcpus-1 exist from
+ * launch but wait for INIT-SIPI (HELD), as KVM vCPUs do before their first SIPI.
+ * Only a RUNNING vCPU may VMGEXIT (else HV_STOPPED, HV_STOP_NO_VCPU).
+ *
+ * AP reset hold (MSR 0x006 or NAE 0x8000_0004) puts the vCPU in HELD and returns
+ * HV_HOLD. The answer is preset to "not woken", as KVM does: MSR response 0x007
+ * with 0 in bits 63:12, or SW_EXITINFO2 = 0 written back to the GHCB. hv_vcpu_wake
+ * (the SIPI) makes it RUNNING and sets the answer to "woken": bits 63:12 = 1 in
+ * the vCPU's GHCB MSR (read it from hv_vcpu_info().ghcb_msr), or SW_EXITINFO2 = 1
+ * rewritten in the held GHCB page.
+ *
+ * AP creation (NAE 0x8000_0013) makes its target CREATED with the new VMSA, whatever
+ * it was doing (KVM resets the target); hv_vcpu_start runs it. AP destroy makes the
+ * target DESTROYED. Both are answered to the creating vCPU at once.
+ */
 bool hv_vcpu_info(const hv_t *hv, uint32_t vcpu, hv_vcpu_info_t *out);
-/* The machine started a created AP, or woke a held vCPU (INIT-SIPI). */
+/* The machine started a created AP (CREATED -> RUNNING); false in any other state. */
 bool hv_vcpu_start(hv_t *hv, uint32_t vcpu);
+/* INIT-SIPI to a held vCPU (HELD -> RUNNING, answer "woken"); false in any other state. */
 bool hv_vcpu_wake(hv_t *hv, uint32_t vcpu);
 
 /* ------------------------------------------------------------------ faults from the guest side */
@@ -288,8 +316,8 @@ typedef enum hv_npf_action {
 /*
  * A #VMEXIT(NPF) with RMP error bits (error_code as rmp_check_access returns it).
  * SIZEM: PSMASH the 2M entry. A private access to a page the RMP shows shared:
- * convert it to private as KVM+QEMU do on KVM_EXIT_MEMORY_FAULT ("implicit
- * conversion"). Anything else stops the guest.
+ * with cfg->implicit_conversion, convert it to private as KVM+QEMU do on
+ * KVM_EXIT_MEMORY_FAULT; otherwise, and for anything else, stop the guest.
  */
 hv_npf_action_t hv_handle_npf(hv_t *hv, uint32_t vcpu, uint64_t gpa, uint64_t error_code);
 
@@ -330,15 +358,36 @@ bool hv_set_msr(hv_t *hv, uint32_t msr, uint64_t value);
 
 /* ------------------------------------------------------------------ names */
 
+/*
+ * Lower-case names for traces, scenarios and `snpsim info`; *_to_string returns NULL
+ * for a value without a name, *_from_string is its exact inverse (false if unknown).
+ * Event kinds use the trace's names; exit codes KVM's SVM_EXIT_REASONS names; MSR
+ * codes the Linux GHCB_MSR_* suffixes ("sev_info_req").
+ */
 const char *hv_trigger_to_string(hv_trigger_t t);
 bool hv_trigger_from_string(const char *s, hv_trigger_t *out);
 const char *hv_action_to_string(hv_action_t a);
 bool hv_action_from_string(const char *s, hv_action_t *out);
 const char *hv_action_describe(hv_action_t a); /* one line for `snpsim info` */
 const char *hv_event_kind_to_string(hv_event_kind_t k);
+bool hv_event_kind_from_string(const char *s, hv_event_kind_t *out);
 const char *hv_stop_to_string(hv_stop_t s);
+bool hv_stop_from_string(const char *s, hv_stop_t *out);
 const char *hv_exit_code_to_string(uint64_t exit_code); /* NAE/SVM exit codes; NULL if unknown */
+bool hv_exit_code_from_string(const char *s, uint64_t *out);
 const char *hv_msr_code_to_string(uint32_t code);       /* GHCB MSR function codes */
+bool hv_msr_code_from_string(const char *s, uint32_t *out);
 const char *hv_npf_action_to_string(hv_npf_action_t a);
+bool hv_npf_action_from_string(const char *s, hv_npf_action_t *out);
+const char *hv_mem_kind_to_string(hv_mem_kind_t k);
+bool hv_mem_kind_from_string(const char *s, hv_mem_kind_t *out);
+const char *hv_npt_kind_to_string(hv_npt_kind_t k);
+bool hv_npt_kind_from_string(const char *s, hv_npt_kind_t *out);
+const char *hv_exit_action_to_string(hv_exit_action_t a);
+bool hv_exit_action_from_string(const char *s, hv_exit_action_t *out);
+const char *hv_vcpu_state_to_string(hv_vcpu_state_t st);
+bool hv_vcpu_state_from_string(const char *s, hv_vcpu_state_t *out);
+const char *hv_dev_kind_to_string(hv_dev_kind_t k);
+bool hv_dev_kind_from_string(const char *s, hv_dev_kind_t *out);
 
 #endif /* SNPSIM_HV_H */

@@ -30,6 +30,7 @@
 #define MSR_AMD64_SYSCFG 0xC0010010u
 #define MSR_IA32_APICBASE 0x0000001Bu
 #define MSR_EFER 0xC0000080u
+#define MSR_TSC_AUX 0xC0000103u
 #define EFER_SVME (1ull << 12) /* required in an SEV-ES/SNP VMSA (Linux msr-index.h) */
 
 /* SEV_STATUS bits (facts §8.1) */
@@ -42,6 +43,12 @@
 #define MSR_AMD64_SNP_ALT_INJ (1ull << 6)
 #define MSR_AMD64_SNP_DEBUG_SWAP (1ull << 7)
 #define MSR_AMD64_SNP_SECURE_TSC (1ull << 11)
+
+/*
+ * SEV_FEATURES of a VMSA (RAX of the AP-creation NAE event, facts §5.2): bit n is
+ * SEV_STATUS bit n + 2, so a guest passes SEV_STATUS >> 2. Linux SVM_SEV_FEAT_*.
+ */
+#define SVM_SEV_FEAT_SNP_ACTIVE (1ull << 0)
 
 /* Instruction encodings (facts §0) */
 #define SNP_INSN_VMGEXIT {0xF3, 0x0F, 0x01, 0xD9}
@@ -140,6 +147,8 @@
 #define SVM_IOIO_TYPE_IN (1u << 0)
 #define SVM_IOIO_STR (1u << 2)
 #define SVM_IOIO_REP (1u << 3)
+#define SVM_IOIO_SIZE_SHIFT 4
+#define SVM_IOIO_SIZE_MASK (7u << SVM_IOIO_SIZE_SHIFT)
 #define SVM_IOIO_SIZE8 (1u << 4)
 #define SVM_IOIO_SIZE16 (1u << 5)
 #define SVM_IOIO_SIZE32 (1u << 6)
@@ -148,6 +157,17 @@
 #define SVM_IOIO_ASZ64 (1u << 9)
 #define SVM_IOIO_SEG_SHIFT 10
 #define SVM_IOIO_PORT_SHIFT 16
+#define SVM_IOIO_PORT_MASK (0xFFFFu << SVM_IOIO_PORT_SHIFT)
+
+/*
+ * Event-injection format (facts §4.5), used in SW_EXITINFO2 when SW_EXITINFO1 = 1
+ * asks the guest to raise an exception. Linux asm/svm.h SVM_EVTINJ_*.
+ */
+#define SVM_EVTINJ_VEC_MASK 0xFFu
+#define SVM_EVTINJ_TYPE_SHIFT 8
+#define SVM_EVTINJ_TYPE_EXEPT (3u << SVM_EVTINJ_TYPE_SHIFT)
+#define SVM_EVTINJ_VALID_ERR (1u << 11)
+#define SVM_EVTINJ_VALID (1u << 31)
 
 /* CPUID Fn8000_001F (facts §8.2) */
 #define CPUID_FN_SEV 0x8000001Fu

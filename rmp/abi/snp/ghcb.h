@@ -81,6 +81,8 @@ static inline uint64_t ghcb_msr_psc_req(uint64_t gfn, uint32_t op)
 #define GHCB_MSR_PSC_REQ_RSVD(v) ((uint64_t)(v) >> 56)
 /* MSR PSC response: GHCBData[63:32] error code (0 = success), [31:12] reserved */
 #define GHCB_MSR_PSC_RESP_VAL(v) ((uint32_t)((uint64_t)(v) >> 32))
+/* KVM's generic error response: bit 63 set in the error code field (facts §3.2) */
+#define GHCB_MSR_PSC_RESP_ERROR ((1ull << 63) | GHCB_MSR_PSC_RESP)
 
 /* AP reset hold response: GHCBData[63:12] nonzero = woken */
 #define GHCB_MSR_AP_RESET_HOLD_RESULT(v) ((uint64_t)(v) >> GHCB_DATA_SHIFT)
@@ -190,6 +192,8 @@ _Static_assert(GHCB_BITMAP_IDX(GHCB_OFF_CPL) == 25, "CPL valid bit");
 #define SVM_VMGEXIT_NMI_COMPLETE 0x80000003u
 #define SVM_VMGEXIT_AP_HLT_LOOP 0x80000004u
 #define SVM_VMGEXIT_AP_JUMP_TABLE 0x80000005u
+#define SVM_VMGEXIT_SET_AP_JUMP_TABLE 0u /* SW_EXITINFO1 of the AP jump table event */
+#define SVM_VMGEXIT_GET_AP_JUMP_TABLE 1u
 #define SVM_VMGEXIT_PSC 0x80000010u
 #define SVM_VMGEXIT_GUEST_REQUEST 0x80000011u
 #define SVM_VMGEXIT_EXT_GUEST_REQUEST 0x80000012u
