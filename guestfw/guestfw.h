@@ -51,7 +51,10 @@
  *   2  10    GFW_TERM_AP_CREATE        AP creation failed (RMPADJUST VMSA or the NAE event)
  *   2  11    GFW_TERM_BAD_REQUEST      the guest program asked for an invalid range/step
  *   2  12    GFW_TERM_NAE_ERROR        a non-PSC NAE event returned SW_EXITINFO1 ≠ 0
- *   2  13    GFW_TERM_ACCEPT           lazy accept outside the bitmap or in-flight table full
+ *   2  13    GFW_TERM_ACCEPT           lazy accept outside RAM, or re-entered on a vCPU that is
+ *                                       already accepting (its in-flight slot is taken)
+ *
+ * Who produces each, and the exact check, is in guestfw/README.md.
  */
 #define GFW_TERM_SET_GFW 2u
 
@@ -99,7 +102,8 @@ bool gfw_term_from_name(const char *name, uint32_t *set, uint32_t *code);
 typedef enum gfw_bug {
 	GFW_BUG_NONE = 0,
 	GFW_BUG_LEN_TRUNC32 = 1u << 0,        /* range length truncated to 32 bits */
-	GFW_BUG_GFN_SHIFT32 = 1u << 1,        /* GFN shifted to an address in 32 bits */
+	GFW_BUG_GFN_SHIFT32 = 1u << 1,        /* GFN shifted to an address in the width of its
+						 40-bit field: PVALIDATE wraps at 1 TiB */
 	GFW_BUG_NO_PREVALIDATED_SKIP = 1u << 2, /* launch ranges validated again at boot */
 	GFW_BUG_PVALIDATE_FROM_SHARED = 1u << 3, /* PVALIDATE reads entries back from the GHCB */
 	GFW_BUG_NO_BACKWARDS_CHECK = 1u << 4, /* cur_entry going backwards not checked */
@@ -208,6 +212,14 @@ typedef struct gfw {
 	uint16_t proto;     /* negotiated GHCB protocol version */
 	uint64_t hv_features;
 	bool sev_snp;
+	/* added with the implementation (issue #4): */
+	uint64_t sev_status;    /* SEV_STATUS as the BSP read it; AP SEV_FEATURES derive from it */
+	bool coherency_sfw_no;  /* CPUID 0x8000001F EBX[31] from the CPUID page: no eviction touch */
+	struct gfw_ap {
+		uint32_t active;
+		uint32_t apic_id;
+		uint64_t vmsa_gpa;
+	} aps[GFW_MAX_CPUS];    /* APs created through the AP-creation NAE event */
 } gfw_t;
 
 typedef struct gfw_cpu {
@@ -220,6 +232,9 @@ typedef struct gfw_cpu {
 	uint32_t vc_depth; /* #VC nesting */
 	uint32_t cur_insn; /* gfw_insn_t being executed, for #VC consistency checks */
 	struct snp_psc_desc psc; /* the private copy of the current PSC request */
+	/* added with the implementation (issue #4): */
+	bool terminating;  /* gfw_terminate() started: a #VC now only halts */
+	bool lock_held;    /* this vCPU holds g->lock (a lazy #VC then cannot accept) */
 } gfw_cpu_t;
 
 /* ------------------------------------------------------------------ program */
@@ -254,6 +269,12 @@ typedef enum gfw_insn {
 	GFW_INSN_PVALIDATE,
 } gfw_insn_t;
 
+/* #VC nesting the handler allows: a #VC taken while handling one; the next is fatal. */
+#define GFW_VC_MAX_DEPTH 2u
+
+/* The debug port GFW_STEP_PRINT writes to (QEMU debugcon, OVMF's PcdDebugIoPort). */
+#define GFW_DEBUG_PORT 0x402u
+
 typedef struct gfw_vc_frame {
 	uint64_t error_code;
 	uint64_t fault_va; /* CR2 for 0x404 (identity map: the GPA) */
@@ -277,6 +298,7 @@ void gfw_set_shared(gfw_cpu_t *c, uint64_t gpa, uint64_t size);
 void gfw_set_private(gfw_cpu_t *c, uint64_t gpa, uint64_t size);
 bool gfw_cpuid(gfw_cpu_t *c, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 void gfw_create_ap(gfw_cpu_t *c, uint32_t apic_id);
+void gfw_destroy_ap(gfw_cpu_t *c, uint32_t apic_id); /* added: GFW_STEP_DESTROY_AP */
 _Noreturn void gfw_terminate(gfw_cpu_t *c, gfw_term_t reason);
 
 #endif /* SNPSIM_GUESTFW_H */
