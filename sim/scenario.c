@@ -171,7 +171,7 @@ static bool get_num(pctx_t *p, const char *path, json_object *o, uint64_t *out)
 
 static bool get_u32(pctx_t *p, const char *path, json_object *o, uint64_t max, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	if (!get_num(p, path, o, &v))
 		return false;
 	if (v > max)
@@ -630,7 +630,7 @@ static bool parse_fault(pctx_t *p, const char *path, json_object *o, hv_fault_t 
 			return fail(p, sub, "%g is not in [0, 1]", d);
 		/* 1.0 and 0 (unset) both mean "always": 0 ppm is how the plan says it */
 		f->prob_ppm = d >= 1.0 ? 0 : (uint32_t)(d * 1e6 + 0.5);
-		if (d > 0 && f->prob_ppm == 0)
+		if (d > 0 && d < 1.0 && f->prob_ppm == 0) /* tiny but nonzero: keep it possible */
 			f->prob_ppm = 1;
 		if (d == 0.0)
 			return fail(p, sub, "probability 0 never fires: remove the fault instead");

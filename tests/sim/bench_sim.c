@@ -135,8 +135,12 @@ static void compare(void *ctx, const char *line, size_t len)
 {
 	cmp_t *c = ctx;
 	(void)len;
-	if (c->next >= c->t->lines->len || strcmp(line, g_ptr_array_index(c->t->lines, c->next)))
+	if (c->next >= c->t->lines->len || strcmp(line, g_ptr_array_index(c->t->lines, c->next))) {
+		if (!c->bad)
+			fprintf(stderr, "line %u: got %s\nwant %s\n", c->next, line,
+				c->next < c->t->lines->len ? (char *)g_ptr_array_index(c->t->lines, c->next) : "(end)");
 		c->bad = true;
+	}
 	c->next++;
 }
 
@@ -159,7 +163,7 @@ static double replay_rate(const char *path, uint64_t events)
 	trace_enc_flush(enc);
 	double secs = now() - t0;
 	if (c.bad || c.next != t->lines->len) {
-		fprintf(stderr, "bench_sim: replay diverged\n");
+		fprintf(stderr, "bench_sim: replay of %s diverged at line %u of %u\n", path, c.next, t->lines->len);
 		exit(1);
 	}
 	trace_enc_free(enc);

@@ -32,6 +32,44 @@ static void default_round_trips_through_json(void **state)
 	scenario_free(sc);
 }
 
+/* The fault plan survives the trip field for field (a trace's replay depends on it). */
+static void faults_round_trip_exactly(void **state)
+{
+	(void)state;
+	scenario_t *sc = scenario_default();
+	hv_fault_t plan[] = {
+		{.trigger = HV_TRIG_GHCB_PSC, .action = HV_ACT_FORCE_4K, .gfn = HV_GFN_FROM_TRIGGER},
+		{.trigger = HV_TRIG_MSR_PSC, .action = HV_ACT_FAIL, .nth = 3, .arg = 7,
+		 .gfn_first = 0x100, .gfn_last = 0x1ff, .max_fires = 2, .gfn = HV_GFN_FROM_TRIGGER},
+		{.trigger = HV_TRIG_NAE, .exit_code = 0x80000010u, .action = HV_ACT_PARTIAL,
+		 .prob_ppm = 250000, .arg = 5, .gfn = 0x1234},
+	};
+	g_array_set_size(sc->faults, 0);
+	g_array_append_vals(sc->faults, plan, G_N_ELEMENTS(plan));
+	GError *err = NULL;
+	char *j = scenario_to_json(sc, false);
+	scenario_t *back = scenario_load_string(j, "round-trip", &err);
+	if (!back)
+		fail_msg("%s", err->message);
+	assert_int_equal(back->faults->len, G_N_ELEMENTS(plan));
+	for (size_t i = 0; i < G_N_ELEMENTS(plan); i++) {
+		const hv_fault_t *f = &g_array_index(back->faults, hv_fault_t, i);
+		assert_int_equal(f->trigger, plan[i].trigger);
+		assert_int_equal(f->action, plan[i].action);
+		assert_int_equal(f->exit_code, plan[i].exit_code);
+		assert_int_equal(f->nth, plan[i].nth);
+		assert_int_equal(f->gfn_first, plan[i].gfn_first);
+		assert_int_equal(f->gfn_last, plan[i].gfn_last);
+		assert_int_equal(f->prob_ppm, plan[i].prob_ppm); /* 0: always, not 1 ppm */
+		assert_int_equal(f->max_fires, plan[i].max_fires);
+		assert_int_equal(f->arg, plan[i].arg);
+		assert_int_equal(f->gfn, plan[i].gfn);
+	}
+	g_free(j);
+	scenario_free(back);
+	scenario_free(sc);
+}
+
 static void minimal_scenario_gets_defaults(void **state)
 {
 	(void)state;
@@ -178,6 +216,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(default_round_trips_through_json),
+		cmocka_unit_test(faults_round_trip_exactly),
 		cmocka_unit_test(minimal_scenario_gets_defaults),
 		cmocka_unit_test(bad_input_names_file_place_and_problem),
 		cmocka_unit_test(faults_file_replaces_the_plan),
