@@ -4,6 +4,7 @@
 #   ./dev.sh run    install what is missing, build (release), run the main job
 #   ./dev.sh test   install what is missing, build normal + ASan/UBSan, run every test
 #   ./dev.sh bench  build (release) and run the Meson benchmarks
+#   ./dev.sh bless  re-record every golden trace in traces/ after an intended change
 #
 # Non-interactive and idempotent: CI runs it on a clean clone with no stdin.
 set -euo pipefail
@@ -62,13 +63,26 @@ test)
 	meson test -C build --print-errorlogs --num-processes 2
 	meson test -C build-san --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	;;
+bless)
+	# Each scenario must still meet its own expectations; its golden is then rewritten.
+	install_deps
+	configure build --buildtype=debugoptimized
+	n=0
+	for sc in traces/*.json traces/*/*.json; do
+		[ -e "$sc" ] || continue
+		build/sim/snpsim run -q "$sc" --trace "${sc%.json}.trace.jsonl" ||
+			{ log "$sc: expectations not met; golden not blessed"; exit 1; }
+		n=$((n + 1))
+	done
+	log "blessed $n golden traces; review them with git diff before committing"
+	;;
 bench)
 	install_deps
 	configure build-release --buildtype=release
 	meson test -C build-release --benchmark --verbose
 	;;
 *)
-	echo "usage: $0 run|test|bench" >&2
+	echo "usage: $0 run|test|bench|bless" >&2
 	exit 2
 	;;
 esac

@@ -176,7 +176,7 @@ static void emit_entry(hv_t *hv, uint64_t e, uint64_t status)
 hv_exit_action_t hv_nae_psc(hv_t *hv, hv_vcpu_t *v, hv_ghcb_t *g, hv_fx_t *fx_unused,
 			    hv_exit_t *x)
 {
-	(void)v, (void)fx_unused, (void)x;
+	(void)v, (void)fx_unused;
 	if (!hv_scratch(g, sizeof(struct psc_hdr)))
 		return HV_RESUME;
 	uint8_t *buf = g->page + g->scratch_off;
@@ -208,6 +208,7 @@ hv_exit_action_t hv_nae_psc(hv_t *hv, hv_vcpu_t *v, hv_ghcb_t *g, hv_fx_t *fx_un
 			.next = next};
 	hv_fx_t fx;
 	hv_fault_match(hv, &occ, &fx);
+	hv_fault_apply_vc(&fx, x); /* PSC matches its own faults: INJECT_VC is ours to pass on */
 
 	uint64_t status = 0;
 	uint32_t cur = cur0;

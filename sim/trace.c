@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checker.h"
@@ -415,7 +416,10 @@ trace_file_t *trace_file_open(const char *path, GError **err)
 	trace_file_t *tf = g_new0(trace_file_t, 1);
 	tf->path = g_strdup(path);
 	tf->tmp = g_strdup_printf("%s.tmp.XXXXXX", path);
-	int fd = g_mkstemp(tf->tmp);
+	/* the mode a plain creat() would give, not mkstemp's private 0600 */
+	mode_t mask = umask(0);
+	umask(mask);
+	int fd = g_mkstemp_full(tf->tmp, O_RDWR, 0666 & ~mask);
 	if (fd < 0) {
 		g_set_error(err, SNPSIM_ERROR, SNPSIM_ERROR_IO, "%s: cannot create: %s", path,
 			    g_strerror(errno));
