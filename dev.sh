@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3
       libglib2.0-dev libjson-c-dev libcmocka-dev libunicorn-dev libcapstone-dev)
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }

@@ -121,11 +121,12 @@ static void stats_event(machine_stats_t *st, const sim_event_t *ev)
 void mach_emit(machine_t *m, sim_event_t *ev)
 {
 	ev->seq = ++m->seq;
-	if (m->ck)
-		checker_event(m->ck, ev);
 	stats_event(&m->st, ev);
+	/* the event reaches the trace before the violations it causes (seq order on disk) */
 	if (m->opts.observe)
 		m->opts.observe(m->opts.observe_ctx, ev);
+	if (m->ck)
+		checker_event(m->ck, ev);
 	if (m->opts.progress && (m->seq & 0xFFFF) == 0)
 		m->opts.progress(m->opts.progress_ctx, m->step, m->nsteps, m->seq);
 }
