@@ -60,7 +60,8 @@ bool hv_scratch(hv_ghcb_t *g, uint64_t len)
 	}
 	uint64_t off = s - g->gpa;
 	uint64_t end = GHCB_OFF_SHARED_BUFFER + GHCB_SHARED_BUFFER_SIZE;
-	if (off < GHCB_OFF_SHARED_BUFFER || len > end - off) {
+	/* off past the end first: end - off would wrap and let any length through */
+	if (off < GHCB_OFF_SHARED_BUFFER || off > end || len > end - off) {
 		hv_bad_input(g, GHCB_ERR_INVALID_SCRATCH_AREA);
 		return false;
 	}
@@ -217,6 +218,12 @@ hv_exit_t hv_ghcb_exit(hv_t *hv, hv_vcpu_t *v, uint64_t gpa)
 			; /* answered "done" without doing it: SW_EXITINFO1 = SW_EXITINFO2 = 0 */
 		else
 			act = d->fn(hv, v, g, &fx, &x);
+	} else {
+		/* refused as malformed, but still a VMGEXIT: HV_TRIG_VMGEXIT sees every one */
+		hv_occ_t occ = {.kinds = 1u << HV_TRIG_VMGEXIT,
+				.nae = true,
+				.exit_code = g->in[HVF_EXITCODE]};
+		hv_fault_match(hv, &occ, &fx);
 	}
 
 	if (act == HV_RESUME || act == HV_HOLD) {
