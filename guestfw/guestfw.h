@@ -37,7 +37,8 @@
  *   1   1    GFW_TERM_PSC              PSC failed: error status, NAE error, MSR PSC error
  *   1   2    GFW_TERM_PVALIDATE        PVALIDATE failed, including CF=1 (double validation)
  *   1   3    GFW_TERM_NOT_VMPL0        RMPADJUST VMPL0 test failed
- *   1   4    GFW_TERM_CPUID            CPUID page missing/invalid or leaf lookup failed
+ *   1   4    GFW_TERM_CPUID            CPUID page missing or invalid (count 0 or > 64);
+ *                                       a leaf absent from the table is not fatal
  *   1   6    GFW_TERM_SECRETS          secrets page invalid
  *   2   1    GFW_TERM_MSR_RESPONSE     MSR-protocol response with an unexpected code
  *   2   2    GFW_TERM_PSC_BACKWARDS    PSC cur_entry moved backwards
@@ -54,7 +55,8 @@
  *   2  13    GFW_TERM_ACCEPT           lazy accept outside RAM, or re-entered on a vCPU that is
  *                                       already accepting (its in-flight slot is taken)
  *
- * Who produces each, and the exact check, is in guestfw/README.md.
+ * The check behind each is commented where guestfw makes it (grep the name);
+ * tests/guestfw's flows produce every one and assert it.
  */
 #define GFW_TERM_SET_GFW 2u
 
