@@ -40,6 +40,34 @@ static uint32_t shared_cur_page(gfw_cpu_t *c, uint64_t buf, uint32_t i)
 	return PSC_ENTRY_CUR_PAGE(e);
 }
 
+/*
+ * Before a re-issue, put the guest's own request back into the shared buffer:
+ * every entry still to do gets its GFN, size and operation from the private
+ * copy again; only the progress the hypervisor reported (each entry's cur_page,
+ * and cur_entry, checked above) is kept. The buffer is shared memory: a
+ * hypervisor that rewrote the entries it had not processed yet would otherwise
+ * be "asked" by the re-issue to convert pages the guest never requested, while
+ * the guest goes on to validate its own (a fuzz finding:
+ * tests/fuzz/findings/psc-reissue-rewritten-buffer.json). Linux vmgexit_psc
+ * re-issues the buffer as the hypervisor left it.
+ */
+static void psc_reassert(gfw_cpu_t *c, uint64_t buf, uint32_t cur, uint32_t end)
+{
+	uint64_t shared[VMGEXIT_PSC_MAX_ENTRY];
+	uint64_t at = buf + sizeof(struct psc_hdr) + (uint64_t)cur * 8u;
+	uint32_t len = (end - cur + 1) * 8u;
+	bool differ = false;
+	gfw_read(c, at, shared, len, false);
+	for (uint32_t i = cur; i <= end; i++) {
+		uint64_t mine = (c->psc.entries[i] & ~PSC_ENTRY_CUR_PAGE_MASK) |
+				(shared[i - cur] & PSC_ENTRY_CUR_PAGE_MASK);
+		differ |= mine != shared[i - cur];
+		shared[i - cur] = mine;
+	}
+	if (differ)
+		gfw_write(c, at, shared, len, false);
+}
+
 void gfw_psc_ghcb(gfw_cpu_t *c, uint32_t n)
 {
 	uint64_t buf = c->ghcb_gpa + GHCB_OFF_SHARED_BUFFER;
@@ -52,7 +80,9 @@ void gfw_psc_ghcb(gfw_cpu_t *c, uint32_t n)
 	uint32_t stalls = 0;
 
 	/* facts §6.6: repeat while cur_entry <= end_entry; the HV may return early */
-	while (cur <= end) {
+	for (bool reissue = false; cur <= end; reissue = true) {
+		if (reissue)
+			psc_reassert(c, buf, cur, end);
 		gfw_nae_t nae = {
 			.exit_code = SVM_VMGEXIT_PSC,
 			.info1 = 0,

@@ -97,8 +97,10 @@ static uint64_t msr_psc(hv_t *hv, hv_vcpu_t *v, uint64_t req, const hv_fx_t *fx,
 	uint64_t resp = GHCB_MSR_PSC_RESP;
 	if (fx->disp == HV_DISP_FAIL) {
 		status = VMGEXIT_PSC_ERROR_GENERIC;
-		resp = fx->fail_arg ? ((fx->fail_arg & 0xFFFFFFFFull) << 32) | GHCB_MSR_PSC_RESP
-				    : GHCB_MSR_PSC_RESP_ERROR;
+		/* the error lives in bits 63:32; an arg with none there would read as success */
+		resp = (fx->fail_arg & 0xFFFFFFFFull)
+			       ? ((fx->fail_arg & 0xFFFFFFFFull) << 32) | GHCB_MSR_PSC_RESP
+			       : GHCB_MSR_PSC_RESP_ERROR;
 	} else if (GHCB_MSR_PSC_REQ_RSVD(req) ||
 		   (op != SNP_PAGE_STATE_PRIVATE && op != SNP_PAGE_STATE_SHARED)) {
 		status = VMGEXIT_PSC_ERROR_INVALID_ENTRY;

@@ -68,8 +68,8 @@ hv_npt_map_t hv_npt_translate(const hv_t *hv, uint64_t gpa)
 		m.spa = HV_UNKEY(spa);
 		return m; /* a remapped page is mapped 4K */
 	}
-	rmp_entry_t e;
-	if (rmp_lookup(hv->rmp, m.spa, &e) && e.page_2m && hv_region_2m_identity(hv, gfn))
+	/* only the entry's size matters here: no need to decode the whole entry */
+	if (rmp_page_2m(hv->rmp, m.spa) && hv_region_2m_identity(hv, gfn))
 		m.level_2m = true;
 	return m;
 }

@@ -9,7 +9,15 @@
 
 /* ------------------------------------------------------------------ RMP changes */
 
-rmp_result_t hv_rmpupdate(hv_t *hv, uint64_t spa, uint64_t gpa, bool assigned, bool page_2m)
+/*
+ * hv_rmpupdate with the event built in *ev, an hv_ev(hv, HV_EV_RMPUPDATE) that
+ * the caller may reuse for a run of pages: every field an RMPUPDATE sets is set
+ * here each time, the others stay as hv_ev() left them. A 4K conversion emits
+ * an event per page, and clearing a fresh hv_event_t each time (`rep stosq`)
+ * cost more than the RMPUPDATE itself.
+ */
+static rmp_result_t rmpupdate_ev(hv_t *hv, hv_event_t *ev, uint64_t spa, uint64_t gpa,
+				 bool assigned, bool page_2m)
 {
 	rmp_state_t st = {.assigned = assigned, .page_2m = page_2m};
 	if (assigned) {
@@ -17,16 +25,23 @@ rmp_result_t hv_rmpupdate(hv_t *hv, uint64_t spa, uint64_t gpa, bool assigned, b
 		st.asid = hv->cfg.asid;
 	}
 	rmp_result_t r = rmp_rmpupdate(hv->rmp, 0, spa, &st);
-	hv_event_t ev = hv_ev(hv, HV_EV_RMPUPDATE);
-	ev.spa = spa;
-	ev.gpa = gpa;
-	ev.gfn = gpa >> SNP_PAGE_SHIFT;
-	ev.npages = page_2m ? SNP_PAGES_PER_2M : 1;
-	ev.assigned = assigned;
-	ev.page_2m = page_2m;
-	ev.status = r;
-	hv_emit(hv, &ev);
+	ev->vcpu = hv->cur_vcpu; /* as hv_ev() would take them now */
+	ev->ghcb_gpa = hv->cur_ghcb;
+	ev->spa = spa;
+	ev->gpa = gpa;
+	ev->gfn = gpa >> SNP_PAGE_SHIFT;
+	ev->npages = page_2m ? SNP_PAGES_PER_2M : 1;
+	ev->assigned = assigned;
+	ev->page_2m = page_2m;
+	ev->status = r;
+	hv_emit(hv, ev);
 	return r;
+}
+
+rmp_result_t hv_rmpupdate(hv_t *hv, uint64_t spa, uint64_t gpa, bool assigned, bool page_2m)
+{
+	hv_event_t ev = hv_ev(hv, HV_EV_RMPUPDATE);
+	return rmpupdate_ev(hv, &ev, spa, gpa, assigned, page_2m);
 }
 
 static rmp_result_t smash_op(hv_t *hv, uint64_t spa, bool smash)
@@ -67,10 +82,116 @@ static bool owned_at(const hv_t *hv, const rmp_entry_t *e, uint64_t gpa)
  * sits in an assigned 2M entry). Shared: PSMASH first if needed, RMPUPDATE to
  * hypervisor-owned. A page of another owner (ASID, firmware) is refused.
  */
-static bool convert_4k(hv_t *hv, uint64_t gfn, uint32_t op)
+/*
+ * hv_npt_translate() for the pages of one conversion. While no GFN is remapped,
+ * RAM is mapped SPA = GPA (npt.c), so the RAM range of the previous page answers
+ * for the next without a search; level_2m is left false, conversions do not
+ * read it. *ram is that range, or NULL: then ask hv_npt_translate(). The caller
+ * starts with NULL whenever the remap table is not empty; a conversion cannot
+ * change it (only hv_npt_set() does, and the emit callback does not re-enter
+ * the hypervisor, which is not reentrant).
+ */
+static inline hv_npt_map_t convert_map(const hv_t *hv, uint64_t gpa, const hv_mem_range_t **ram,
+				       bool no_remap)
+{
+	const hv_mem_range_t *r = *ram;
+	if (r && gpa - r->gpa < r->size)
+		return (hv_npt_map_t){.kind = HV_NPT_RAM, .spa = gpa & ~HV_MASK_4K};
+	hv_npt_map_t m = hv_npt_translate(hv, gpa);
+	r = no_remap ? hv_range_find(hv, gpa) : NULL;
+	*ram = r && r->kind == HV_MEM_RAM ? r : NULL;
+	return m;
+}
+
+/* The 4K loop of one conversion (hv_convert). */
+typedef struct conv {
+	hv_event_t ev;             /* the RMPUPDATE event template (rmpupdate_ev) */
+	const hv_mem_range_t *ram; /* convert_map()'s cache */
+	bool no_remap;             /* no GFN remapped (for the whole conversion, see convert_map) */
+	uint64_t free_end;         /* GFNs below it (from the current one) have hypervisor-owned
+				      RMP entries at SPA = GPA */
+} conv_t;
+
+/*
+ * How many of the n pages from gfn, mapped SPA = GPA, rmp_lookup() would find
+ * covered and hypervisor-owned: one scan instead of a lookup per page. The
+ * answer stays true while the loop goes on: an RMPUPDATE changes only its own
+ * frame (and splits a hypervisor-owned 2M entry into hypervisor-owned 4K ones).
+ */
+static uint64_t free_run(const hv_t *hv, uint64_t gfn, uint64_t n)
+{
+	uint64_t spa = gfn << SNP_PAGE_SHIFT, limit = rmp_spa_limit(hv->rmp);
+	if (spa >= limit)
+		return 0;
+	if (n > (limit - spa) >> SNP_PAGE_SHIFT)
+		n = (limit - spa) >> SNP_PAGE_SHIFT;
+	return rmp_scan(hv->rmp, spa, spa, n, 0, RMP_SCAN_ASSIGNED, false);
+}
+
+/*
+ * How many of the `left` pages from gfn are RAM mapped SPA = GPA (convert_map's
+ * cached range) with hypervisor-owned RMP entries (free_run): convert_4k would
+ * leave each of them alone ("shared") or RMPUPDATE it without further checks.
+ */
+static uint64_t free_pages(const hv_t *hv, conv_t *c, uint64_t gfn, uint64_t left)
 {
 	uint64_t gpa = gfn << SNP_PAGE_SHIFT;
-	hv_npt_map_t m = hv_npt_translate(hv, gpa);
+	const hv_mem_range_t *r = c->ram;
+	if (!r || gpa - r->gpa >= r->size) {
+		/* what convert_map() would cache after hv_npt_translate() */
+		if (!c->no_remap)
+			return 0;
+		r = hv_range_find(hv, gpa);
+		c->ram = r && r->kind == HV_MEM_RAM ? r : NULL;
+		if (!c->ram)
+			return 0;
+	}
+	uint64_t in_range = (r->gpa + r->size - gpa) >> SNP_PAGE_SHIFT;
+	if (left > in_range)
+		left = in_range;
+	if (gfn >= c->free_end)
+		c->free_end = gfn + free_run(hv, gfn, left);
+	uint64_t n = c->free_end > gfn ? c->free_end - gfn : 0;
+	return n < left ? n : left;
+}
+
+/*
+ * convert_4k() of n free_pages(): one RMPUPDATE and event per page as
+ * rmpupdate_ev() makes them, the fields common to the run set once.
+ */
+static bool convert_free(hv_t *hv, conv_t *c, uint64_t gfn, uint64_t n, bool assigned,
+			 uint64_t *done)
+{
+	hv_event_t *ev = &c->ev;
+	rmp_state_t st = {.assigned = assigned};
+	if (assigned)
+		st.asid = hv->cfg.asid;
+	ev->npages = 1;
+	ev->assigned = assigned;
+	ev->page_2m = false;
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t gpa = (gfn + k) << SNP_PAGE_SHIFT;
+		if (assigned)
+			st.gpa = gpa;
+		rmp_result_t r = rmp_rmpupdate(hv->rmp, 0, gpa, &st);
+		ev->vcpu = hv->cur_vcpu;
+		ev->ghcb_gpa = hv->cur_ghcb;
+		ev->spa = gpa;
+		ev->gpa = gpa;
+		ev->gfn = gfn + k;
+		ev->status = r;
+		hv_emit(hv, ev);
+		if (!rmp_ok(r))
+			return false;
+		(*done)++;
+	}
+	return true;
+}
+
+static bool convert_4k(hv_t *hv, uint64_t gfn, uint32_t op, conv_t *c)
+{
+	uint64_t gpa = gfn << SNP_PAGE_SHIFT;
+	hv_npt_map_t m = convert_map(hv, gpa, &c->ram, c->no_remap);
 	rmp_entry_t e;
 	if (m.kind != HV_NPT_RAM || !rmp_lookup(hv->rmp, m.spa, &e))
 		return false; /* not guest RAM: QEMU's conversion fails, a generic error */
@@ -83,7 +204,7 @@ static bool convert_4k(hv_t *hv, uint64_t gfn, uint32_t op)
 	/* an assigned 2M entry cannot take a 4K RMPUPDATE (FAIL_OVERLAP): split it first */
 	if (e.assigned && e.page_2m && !rmp_ok(hv_psmash(hv, m.spa)))
 		return false;
-	return rmp_ok(hv_rmpupdate(hv, m.spa, gpa, op == SNP_PAGE_STATE_PRIVATE, false));
+	return rmp_ok(rmpupdate_ev(hv, &c->ev, m.spa, gpa, op == SNP_PAGE_STATE_PRIVATE, false));
 }
 
 /*
@@ -108,12 +229,14 @@ static bool convert_2m(hv_t *hv, uint64_t gfn, uint32_t op)
 	if (e.page_2m && e.assigned)
 		return owned_at(hv, &e, gpa); /* already ours: untouched; else 4K handles it */
 	if (!e.page_2m) {
-		/* a 2M private entry needs all 512 sub-pages free (facts §13, KVM) */
-		for (uint64_t i = 0; i < HV_GFN_PER_2M; i++) {
-			rmp_entry_t s;
-			if (!rmp_lookup(hv->rmp, spa + i * SNP_PAGE_SIZE, &s) || s.assigned)
-				return false;
-		}
+		/*
+		 * A 2M private entry needs all 512 sub-pages free (facts §13, KVM) and
+		 * RMP-covered; one scan answers without 512 lookups.
+		 */
+		if (spa + SNP_PAGE_2M_SIZE > rmp_spa_limit(hv->rmp) ||
+		    rmp_scan(hv->rmp, spa, gpa, HV_GFN_PER_2M, 0, RMP_SCAN_ASSIGNED, false) !=
+			    HV_GFN_PER_2M)
+			return false;
 	}
 	return rmp_ok(hv_rmpupdate(hv, spa, gpa, true, true));
 }
@@ -127,10 +250,24 @@ uint64_t hv_convert(hv_t *hv, uint64_t gfn, uint64_t npages, uint32_t op, bool a
 		*done = npages;
 		return 0;
 	}
-	for (uint64_t i = 0; i < npages; i++) {
-		if (!convert_4k(hv, gfn + i, op))
+	conv_t c = {.ev = hv_ev(hv, HV_EV_RMPUPDATE),
+		    .no_remap = g_hash_table_size(hv->remap) == 0};
+	for (uint64_t i = 0; i < npages;) {
+		uint64_t n = free_pages(hv, &c, gfn + i, npages - i);
+		if (n) {
+			/* hypervisor-owned already: "shared" leaves them, anything else updates */
+			if (op == SNP_PAGE_STATE_SHARED)
+				*done += n;
+			else if (!convert_free(hv, &c, gfn + i, n, op == SNP_PAGE_STATE_PRIVATE,
+					       done))
+				return VMGEXIT_PSC_ERROR_GENERIC;
+			i += n;
+			continue;
+		}
+		if (!convert_4k(hv, gfn + i, op, &c))
 			return VMGEXIT_PSC_ERROR_GENERIC;
 		(*done)++;
+		i++;
 	}
 	return 0;
 }

@@ -4,7 +4,12 @@
  * validation is one "huge" head record standing for all 512 frames, so eager
  * 2M boots cost 16 bytes per 2 MiB; a 4 KiB operation inside it splits it.
  *
- * Record: lo = seq; hi = [39:0] SPA frame, [55:40] vCPU, [62] held, [63] huge.
+ * A run of 4 KiB validations by consecutive events (a 2M PVALIDATE that fell
+ * back to 512 x 4K) covering a whole unit is a huge record too, with "seq run":
+ * frame i's seq is the head's plus i. It reads exactly as the 512 records would.
+ *
+ * Record: lo = seq; hi = [39:0] SPA frame, [55:40] vCPU, [61] seq run (huge
+ * only), [62] held, [63] huge.
  */
 #include <stdlib.h>
 
@@ -14,6 +19,7 @@
 #define L_SPA_MASK ((1ull << 40) - 1)
 #define L_VCPU_SHIFT 40
 #define L_VCPU_MASK 0xFFFFull
+#define L_SEQ_RUN (1ull << 61)
 #define L_HELD (1ull << 62)
 #define L_HUGE (1ull << 63)
 #define UNIT_FRAMES SNP_PAGES_PER_2M
@@ -40,17 +46,18 @@ void rmp_ledger_free(rmp_ledger_t *l)
 	free(l);
 }
 
-static inline pm_rec_t mk(uint64_t seq, uint32_t vcpu, uint64_t spa_pfn, bool huge)
+static inline pm_rec_t mk(uint64_t seq, uint32_t vcpu, uint64_t spa_pfn, bool huge, bool seq_run)
 {
 	return (pm_rec_t){.lo = seq,
 			  .hi = (spa_pfn & L_SPA_MASK) | ((uint64_t)(vcpu & L_VCPU_MASK) << L_VCPU_SHIFT) |
-				L_HELD | (huge ? L_HUGE : 0)};
+				L_HELD | (huge ? L_HUGE : 0) | (huge && seq_run ? L_SEQ_RUN : 0)};
 }
 
+/* off: the frame's offset in a huge record's unit (0 for a frame's own record) */
 static void unpack(const pm_rec_t *r, uint64_t off, rmp_ledger_rec_t *out)
 {
 	out->held = r->hi & L_HELD;
-	out->seq = r->lo;
+	out->seq = r->lo + ((r->hi & L_SEQ_RUN) ? off : 0);
 	out->vcpu = (uint32_t)((r->hi >> L_VCPU_SHIFT) & L_VCPU_MASK);
 	out->spa = ((r->hi & L_SPA_MASK) + off) << SNP_PAGE_SHIFT;
 }
@@ -63,9 +70,10 @@ static bool split(rmp_ledger_t *l, pm_unit_t *u)
 	if (!pm_sub_alloc(&l->pm, u))
 		return false;
 	pm_rec_t h = u->head;
-	h.hi &= ~L_HUGE;
+	uint64_t seq_step = (h.hi & L_SEQ_RUN) ? 1 : 0;
+	h.hi &= ~(L_HUGE | L_SEQ_RUN);
 	for (uint32_t i = 1; i < UNIT_FRAMES; i++) {
-		u->sub[i - 1].lo = h.lo;
+		u->sub[i - 1].lo = h.lo + i * seq_step;
 		u->sub[i - 1].hi = h.hi + i; /* consecutive SPA frames */
 	}
 	u->head = h;
@@ -91,9 +99,10 @@ static void note_conflict(const pm_rec_t *r, uint64_t off, uint64_t gfn, uint64_
 	(*n)++;
 }
 
-uint64_t rmp_ledger_validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
-			     uint32_t vcpu, uint64_t spa, rmp_ledger_rec_t *first_conflict,
-			     uint64_t *conflict_gpa)
+/* seq_step 0: one event validated every page; 1: page i by event seq + i */
+static uint64_t validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
+			 uint64_t seq_step, uint32_t vcpu, uint64_t spa,
+			 rmp_ledger_rec_t *first_conflict, uint64_t *conflict_gpa)
 {
 	uint64_t gfn = gpa >> SNP_PAGE_SHIFT, spa_pfn = spa >> SNP_PAGE_SHIFT, conflicts = 0;
 	uint64_t done = 0;
@@ -120,7 +129,7 @@ uint64_t rmp_ledger_validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uin
 							      first_conflict, conflict_gpa);
 			}
 			pm_sub_drop(&l->pm, u);
-			u->head = mk(seq, vcpu, spa_pfn + done, true);
+			u->head = mk(seq + done * seq_step, vcpu, spa_pfn + done, true, seq_step);
 			done += UNIT_FRAMES;
 			continue;
 		}
@@ -131,12 +140,26 @@ uint64_t rmp_ledger_validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uin
 			break;
 		if (r->hi & L_HELD)
 			note_conflict(r, 0, g, &conflicts, first_conflict, conflict_gpa);
-		*r = mk(seq, vcpu, spa_pfn + done, false);
+		*r = mk(seq + done * seq_step, vcpu, spa_pfn + done, false, false);
 		done++;
 	}
 	/* every page done is now held; those that already were did not add to the count */
 	l->held += done - conflicts;
 	return conflicts;
+}
+
+uint64_t rmp_ledger_validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
+			     uint32_t vcpu, uint64_t spa, rmp_ledger_rec_t *first_conflict,
+			     uint64_t *conflict_gpa)
+{
+	return validate(l, gpa, npages, seq, 0, vcpu, spa, first_conflict, conflict_gpa);
+}
+
+uint64_t rmp_ledger_validate_seq(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
+				 uint32_t vcpu, uint64_t spa, rmp_ledger_rec_t *first_conflict,
+				 uint64_t *conflict_gpa)
+{
+	return validate(l, gpa, npages, seq, 1, vcpu, spa, first_conflict, conflict_gpa);
 }
 
 uint64_t rmp_ledger_rescind(rmp_ledger_t *l, uint64_t gpa, uint64_t npages)
@@ -223,6 +246,42 @@ uint64_t rmp_ledger_count_held(const rmp_ledger_t *l, uint64_t gpa, uint64_t npa
 	return held;
 }
 
+uint64_t rmp_ledger_span(const rmp_ledger_t *l, uint64_t gpa, uint64_t npages, bool held)
+{
+	uint64_t gfn = gpa >> SNP_PAGE_SHIFT;
+	for (uint64_t done = 0; done < npages;) {
+		uint64_t g = gfn + done;
+		uint64_t span = UNIT_FRAMES - (g & (UNIT_FRAMES - 1));
+		if (span > npages - done)
+			span = npages - done;
+		pm_unit_t *u = g < GFN_LIMIT ? pm_unit_peek(&l->pm, g) : NULL;
+		if (!u || (u->head.hi & L_HUGE)) {
+			/* one answer for the whole span: untouched (none held) or huge (all) */
+			if ((u != NULL) != held)
+				return done;
+		} else {
+			uint64_t i = 0;
+			if ((g & (UNIT_FRAMES - 1)) == 0) {
+				if (!!(u->head.hi & L_HELD) != held)
+					return done;
+				i = 1;
+			}
+			if (!u->sub) {
+				/* no sub-array: frames 1..511 hold nothing */
+				if (i < span && held)
+					return done + i;
+			} else {
+				const pm_rec_t *sub = u->sub + ((g + i) & (UNIT_FRAMES - 1)) - 1;
+				for (; i < span; i++, sub++)
+					if (!!(sub->hi & L_HELD) != held)
+						return done + i;
+			}
+		}
+		done += span;
+	}
+	return npages;
+}
+
 uint64_t rmp_ledger_held_pages(const rmp_ledger_t *l)
 {
 	return l->held;
@@ -274,9 +333,18 @@ static bool walk_unit_run(uint64_t base, pm_unit_t *u, void *ctx)
 {
 	struct walk_run *w = ctx;
 	rmp_ledger_rec_t rec;
-	if (u->head.hi & L_HUGE) {
+	if ((u->head.hi & (L_HUGE | L_SEQ_RUN)) == L_HUGE) {
 		unpack(&u->head, 0, &rec);
 		return w->fn(base << SNP_PAGE_SHIFT, UNIT_FRAMES, &rec, w->ctx);
+	}
+	if (u->head.hi & L_HUGE) {
+		/* a seq run: 512 records that differ in seq, one call each as if explicit */
+		for (uint32_t i = 0; i < UNIT_FRAMES; i++) {
+			unpack(&u->head, i, &rec);
+			if (!w->fn((base + i) << SNP_PAGE_SHIFT, 1, &rec, w->ctx))
+				return false;
+		}
+		return true;
 	}
 	for (uint32_t i = 0; i < UNIT_FRAMES; i++) {
 		const pm_rec_t *r = i == 0 ? &u->head : (u->sub ? &u->sub[i - 1] : NULL);

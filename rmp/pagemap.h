@@ -11,6 +11,7 @@
 #define SNPSIM_RMP_PAGEMAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct pm_rec {
@@ -33,11 +34,22 @@ typedef struct pm_leaf {
 	uint64_t used[PM_L2_ENTRIES / 64]; /* bit per unit ever touched, for ordered walks */
 } pm_leaf_t;
 
+/* A block of sub-array slots (pagemap.c). */
+typedef struct pm_chunk {
+	void *base;
+	size_t len;
+} pm_chunk_t;
+
 typedef struct pm {
 	pm_leaf_t *l1[PM_L1_ENTRIES];
 	uint64_t units_touched;
 	uint64_t subs;
 	uint64_t leaves;
+	/* sub-array storage: slots carved from chunks, dropped ones kept for reuse */
+	void *slot_free;                 /* dropped slots, linked through their first word */
+	uint8_t *slot_next, *slot_end;   /* the newest chunk's never-used part (still zero) */
+	pm_chunk_t *chunks;
+	size_t nchunks, chunk_cap;
 } pm_t;
 
 bool pm_init(pm_t *pm);
@@ -53,7 +65,20 @@ static inline pm_unit_t *pm_unit_peek(const pm_t *pm, uint64_t pfn)
 }
 
 /* The unit holding frame pfn, created if needed; NULL only when out of memory. */
-pm_unit_t *pm_unit_get(pm_t *pm, uint64_t pfn);
+pm_unit_t *pm_unit_get_slow(pm_t *pm, uint64_t pfn);
+
+static inline pm_unit_t *pm_unit_get(pm_t *pm, uint64_t pfn)
+{
+	/* inline when the unit was touched before: every page of a 4K conversion after its first */
+	uint64_t l1i = pfn >> (PM_UNIT_SHIFT + PM_L2_SHIFT);
+	pm_leaf_t *leaf = l1i < PM_L1_ENTRIES ? pm->l1[l1i] : 0;
+	if (leaf) {
+		uint32_t ui = (uint32_t)((pfn >> PM_UNIT_SHIFT) & (PM_L2_ENTRIES - 1));
+		if (leaf->used[ui / 64] & (1ull << (ui & 63)))
+			return &leaf->units[ui];
+	}
+	return pm_unit_get_slow(pm, pfn);
+}
 
 /* The record of frame pfn inside unit u, or NULL if it reads as zero (no sub array). */
 static inline pm_rec_t *pm_rec_peek(pm_unit_t *u, uint64_t pfn)

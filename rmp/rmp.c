@@ -32,13 +32,55 @@
 #define MASK_2M (SNP_PAGE_2M_SIZE - 1)
 #define MASK_4K (SNP_PAGE_SIZE - 1)
 
+/* Keeps a colder path out of a hot function's frame (GCC and clang); elsewhere a no-op. */
+#if defined(__GNUC__)
+#define RMP_NOINLINE __attribute__((noinline))
+#else
+#define RMP_NOINLINE
+#endif
+
 /* Model-internal ret code: the model could not allocate entry storage. */
 #define RMP_RET_MODEL_OOM 0x100u
 
 struct rmp {
 	uint64_t spa_limit;
+	/*
+	 * The unit of the last RMPUPDATE or guest instruction: the per-page paths
+	 * stay in one unit 512 times in a row. Units never move (pagemap.h).
+	 */
+	pm_unit_t *hot;
+	uint64_t hot_idx;  /* its frame >> 9; UINT64_MAX: none */
+	bool hot_touched;  /* it came from pm_unit_get(): marked touched */
 	pm_t pm;
 };
+
+/* pm_unit_get() through the hot unit */
+static inline pm_unit_t *unit_get(rmp_t *rmp, uint64_t pfn)
+{
+	if ((pfn >> PM_UNIT_SHIFT) == rmp->hot_idx && rmp->hot_touched)
+		return rmp->hot;
+	pm_unit_t *u = pm_unit_get(&rmp->pm, pfn);
+	if (u) {
+		rmp->hot = u;
+		rmp->hot_idx = pfn >> PM_UNIT_SHIFT;
+		rmp->hot_touched = true;
+	}
+	return u;
+}
+
+/* pm_unit_peek() through the hot unit */
+static inline pm_unit_t *unit_peek(rmp_t *rmp, uint64_t pfn)
+{
+	if ((pfn >> PM_UNIT_SHIFT) == rmp->hot_idx)
+		return rmp->hot;
+	pm_unit_t *u = pm_unit_peek(&rmp->pm, pfn);
+	if (u) {
+		rmp->hot = u;
+		rmp->hot_idx = pfn >> PM_UNIT_SHIFT;
+		rmp->hot_touched = false;
+	}
+	return u;
+}
 
 static const pm_rec_t zero_rec;
 
@@ -114,6 +156,7 @@ rmp_t *rmp_new(uint64_t spa_limit)
 	if (!rmp)
 		return NULL;
 	rmp->spa_limit = spa_limit;
+	rmp->hot_idx = UINT64_MAX;
 	pm_init(&rmp->pm);
 	return rmp;
 }
@@ -141,9 +184,14 @@ void rmp_stats(const rmp_t *rmp, rmp_stats_t *out)
 			      rmp->pm.leaves * sizeof(((pm_leaf_t *)0)->used);
 }
 
-static void decode(const pm_rec_t *r, uint64_t off, rmp_entry_t *out)
+/*
+ * The whole struct is cleared first, padding included: callers compare entries
+ * with memcmp (the property test does). 24 bytes: a few stores, no call.
+ */
+static inline void decode(const pm_rec_t *r, uint64_t off, rmp_entry_t *out)
 {
-	uint64_t lo = r->lo;
+	uint64_t lo = r->lo, hi = r->hi;
+	memset(out, 0, sizeof(*out));
 	out->assigned = lo & E_ASSIGNED;
 	out->page_2m = lo & E_2M;
 	out->immutable = lo & E_IMMUTABLE;
@@ -151,20 +199,170 @@ static void decode(const pm_rec_t *r, uint64_t off, rmp_entry_t *out)
 	out->vmsa = lo & E_VMSA;
 	out->asid = e_asid(lo);
 	out->gpa = out->assigned ? (e_gfn(lo) + off) << SNP_PAGE_SHIFT : 0;
-	out->in_use = r->hi & E_HI_INUSE;
+	out->in_use = hi & E_HI_INUSE;
 	for (uint32_t v = 0; v < SNP_NUM_VMPLS; v++)
 		out->vmpl_perms[v] = e_perm(r, v);
 }
 
 bool rmp_lookup(const rmp_t *rmp, uint64_t spa, rmp_entry_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (spa >= rmp->spa_limit)
+	if (spa >= rmp->spa_limit) {
+		memset(out, 0, sizeof(*out));
 		return false;
+	}
 	uint64_t off;
 	const pm_rec_t *r = gov_rec(rmp, spa >> SNP_PAGE_SHIFT, &off);
 	decode(r, off, out);
 	return true;
+}
+
+bool rmp_page_2m(const rmp_t *rmp, uint64_t spa)
+{
+	if (spa >= rmp->spa_limit)
+		return false;
+	uint64_t off;
+	return gov_rec(rmp, spa >> SNP_PAGE_SHIFT, &off)->lo & E_2M;
+}
+
+/* rmp_scan's predicate on the governing record's low qword; gfn: the frame's expected GFN. */
+static inline bool scan_match(uint64_t lo, uint64_t off, uint64_t gfn, uint32_t asid,
+			      rmp_scan_kind_t kind)
+{
+	switch (kind) {
+	case RMP_SCAN_ASSIGNED:
+		return lo & E_ASSIGNED;
+	case RMP_SCAN_PRIVATE:
+		return (lo & (E_ASSIGNED | E_IMMUTABLE)) == E_ASSIGNED && e_asid(lo) == asid &&
+		       e_gfn(lo) + off == gfn;
+	case RMP_SCAN_VALIDATED:
+		return (lo & (E_ASSIGNED | E_VALIDATED)) == (E_ASSIGNED | E_VALIDATED) &&
+		       e_asid(lo) == asid && e_gfn(lo) + off == gfn;
+	}
+	return false;
+}
+
+/*
+ * scan_match() of 4K entries (offset 0) for frames expecting GFNs gfn..gfn+n-1,
+ * as (lo & *mask) == *x with *x growing by *step per frame; false when the
+ * fields cannot hold the values (then no entry matches, and the loop that
+ * calls scan_match() says so).
+ */
+static inline bool scan_pattern(rmp_scan_kind_t kind, uint64_t gfn, uint64_t n, uint32_t asid,
+				uint64_t *mask, uint64_t *x, uint64_t *step)
+{
+	switch (kind) {
+	case RMP_SCAN_ASSIGNED:
+		*mask = *x = E_ASSIGNED;
+		*step = 0;
+		return true;
+	case RMP_SCAN_PRIVATE:
+	case RMP_SCAN_VALIDATED:
+		if (asid > RMP_ASID_MAX || gfn + n > (E_GFN_MASK >> E_GFN_SHIFT) + 1)
+			return false;
+		*mask = E_ASSIGNED | E_GFN_MASK | E_ASID_MASK |
+			(kind == RMP_SCAN_PRIVATE ? E_IMMUTABLE : E_VALIDATED);
+		*x = E_ASSIGNED | (gfn << E_GFN_SHIFT) | ((uint64_t)asid << E_ASID_SHIFT) |
+		     (kind == RMP_SCAN_PRIVATE ? 0 : E_VALIDATED);
+		*step = 1ull << E_GFN_SHIFT;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The scan, inlined once per kind (the callers pass a constant) so that the
+ * per-frame loop over 4K entries is a few instructions.
+ */
+static inline uint64_t scan(const rmp_t *rmp, uint64_t spa, uint64_t gpa, uint64_t npages,
+			    uint32_t asid, rmp_scan_kind_t kind, bool want)
+{
+	const uint64_t pfn = spa >> SNP_PAGE_SHIFT, gfn = gpa >> SNP_PAGE_SHIFT;
+	const uint64_t limit_pfn = rmp->spa_limit >> SNP_PAGE_SHIFT;
+	/* all-zero storage (hypervisor-owned) matches none of the predicates */
+	const bool zero_ok = !want;
+	uint64_t done = 0;
+	while (done < npages) {
+		uint64_t p = pfn + done, g = gfn + done;
+		if (p >= limit_pfn) /* beyond the coverage: the rest reads as hypervisor-owned */
+			return zero_ok ? npages : done;
+		uint64_t idx = p & (SNP_PAGES_PER_2M - 1);
+		uint64_t span = SNP_PAGES_PER_2M - idx;
+		if (span > npages - done)
+			span = npages - done;
+		if (span > limit_pfn - p)
+			span = limit_pfn - p;
+		const pm_unit_t *u = pm_unit_peek(&rmp->pm, p);
+		if (!u) {
+			if (!zero_ok)
+				return done;
+			done += span;
+			continue;
+		}
+		if (u->head.lo & E_2M) {
+			/* frame k's GPA is the entry's plus k: one frame answers for all of them */
+			if (scan_match(u->head.lo, idx, g, asid, kind) != want)
+				return done;
+			done += span;
+			continue;
+		}
+		/* 4K entries: frame 0 in the head, the others in the sub-array (absent: zero) */
+		uint64_t i = 0;
+		if (idx == 0) {
+			if (scan_match(u->head.lo, 0, g, asid, kind) != want)
+				return done;
+			i = 1;
+		}
+		if (!u->sub) {
+			if (i < span && !zero_ok)
+				return done + i;
+		} else if (i < span) {
+			const pm_rec_t *sub = u->sub + (idx + i - 1);
+			uint64_t mask, x, step;
+			if (scan_pattern(kind, g + i, span - i, asid, &mask, &x, &step)) {
+				/*
+				 * The predicate as one masked compare, the expected GFN
+				 * rising by one; four frames a step while they all give
+				 * `want` (the usual case: the scan finds nothing), then
+				 * one by one from the group that did not.
+				 */
+				for (; i + 4 <= span; i += 4, sub += 4, x += 4 * step) {
+					bool m0 = (sub[0].lo & mask) == x;
+					bool m1 = (sub[1].lo & mask) == x + step;
+					bool m2 = (sub[2].lo & mask) == x + 2 * step;
+					bool m3 = (sub[3].lo & mask) == x + 3 * step;
+					if (want ? !(m0 & m1 & m2 & m3) : (m0 | m1 | m2 | m3))
+						break;
+				}
+				for (; i < span; i++, sub++, x += step)
+					if (((sub->lo & mask) == x) != want)
+						return done + i;
+			} else {
+				for (; i < span; i++, sub++)
+					if (scan_match(sub->lo, 0, g + i, asid, kind) != want)
+						return done + i;
+			}
+		}
+		done += span;
+	}
+	return npages;
+}
+
+uint64_t rmp_scan(const rmp_t *rmp, uint64_t spa, uint64_t gpa, uint64_t npages, uint32_t asid,
+		  rmp_scan_kind_t kind, bool want)
+{
+	switch (kind) {
+	case RMP_SCAN_ASSIGNED:
+		return scan(rmp, spa, gpa, npages, asid, RMP_SCAN_ASSIGNED, want);
+	case RMP_SCAN_PRIVATE:
+	case RMP_SCAN_VALIDATED:
+		/* a GPA that is not a page address equals no entry's */
+		if (gpa & MASK_4K)
+			return want ? 0 : npages;
+		return kind == RMP_SCAN_PRIVATE
+			       ? scan(rmp, spa, gpa, npages, asid, RMP_SCAN_PRIVATE, want)
+			       : scan(rmp, spa, gpa, npages, asid, RMP_SCAN_VALIDATED, want);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ host instructions */
@@ -176,6 +374,8 @@ static uint64_t encode_state(const rmp_state_t *st)
 	return E_ASSIGNED | (st->page_2m ? E_2M : 0) | (st->immutable ? E_IMMUTABLE : 0) |
 	       ((st->gpa >> SNP_PAGE_SHIFT) << E_GFN_SHIFT) | ((uint64_t)st->asid << E_ASID_SHIFT);
 }
+
+static RMP_NOINLINE rmp_result_t rmpupdate_2m(rmp_t *rmp, pm_unit_t *u, const rmp_state_t *st);
 
 rmp_result_t rmp_rmpupdate(rmp_t *rmp, uint32_t caller_asid, uint64_t spa, const rmp_state_t *st)
 {
@@ -199,7 +399,7 @@ rmp_result_t rmp_rmpupdate(rmp_t *rmp, uint32_t caller_asid, uint64_t spa, const
 	}
 
 	uint64_t pfn = spa >> SNP_PAGE_SHIFT;
-	pm_unit_t *u = pm_unit_get(&rmp->pm, pfn);
+	pm_unit_t *u = unit_get(rmp, pfn);
 	if (!u)
 		return res_ret(RMP_RET_MODEL_OOM);
 	pm_rec_t *head = &u->head;
@@ -215,7 +415,8 @@ rmp_result_t rmp_rmpupdate(rmp_t *rmp, uint32_t caller_asid, uint64_t spa, const
 				return res_ret(SNP_RET_FAIL_OVERLAP);
 			head->lo = 0; /* a hypervisor-owned 2M entry simply splits */
 		}
-		if ((pfn & (SNP_PAGES_PER_2M - 1)) && !pm_sub_alloc(&rmp->pm, u))
+		/* the sub-array exists after the unit's first 4K update: no call then */
+		if ((pfn & (SNP_PAGES_PER_2M - 1)) && !u->sub && !pm_sub_alloc(&rmp->pm, u))
 			return res_ret(RMP_RET_MODEL_OOM);
 		pm_rec_t *r = pm_rec_peek(u, pfn);
 		if (r->lo & E_IMMUTABLE)
@@ -226,7 +427,13 @@ rmp_result_t rmp_rmpupdate(rmp_t *rmp, uint32_t caller_asid, uint64_t spa, const
 		r->hi = 0;
 		return res_ret(SNP_RET_SUCCESS);
 	}
+	return rmpupdate_2m(rmp, u, st);
+}
 
+/* rmp_rmpupdate of a 2M entry, checked up to the unit; apart so the 4K path keeps a small frame. */
+static RMP_NOINLINE rmp_result_t rmpupdate_2m(rmp_t *rmp, pm_unit_t *u, const rmp_state_t *st)
+{
+	pm_rec_t *head = &u->head;
 	if (!(head->lo & E_2M)) {
 		/* Creating a 2M entry over 4K entries: every one of the 512 must be free. */
 		uint32_t n = u->sub ? SNP_PAGES_PER_2M : 1;
@@ -369,7 +576,7 @@ static pm_rec_t *guest_page(rmp_t *rmp, uint32_t asid, uint64_t gpa, uint64_t sp
 		return NULL;
 	}
 	uint64_t pfn = spa >> SNP_PAGE_SHIFT;
-	pm_unit_t *u = pm_unit_peek(&rmp->pm, pfn);
+	pm_unit_t *u = unit_peek(rmp, pfn);
 	if (!u) {
 		*fail = res_fault(RMP_FAULT_NPF, npf_code(0));
 		return NULL;

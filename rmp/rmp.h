@@ -90,6 +90,25 @@ void rmp_stats(const rmp_t *rmp, rmp_stats_t *out);
  */
 bool rmp_lookup(const rmp_t *rmp, uint64_t spa, rmp_entry_t *out);
 
+/* rmp_lookup(rmp, spa, &e) && e.page_2m, without decoding the entry. */
+bool rmp_page_2m(const rmp_t *rmp, uint64_t spa);
+
+/* What rmp_scan tests on each 4 KiB frame, as rmp_lookup would decode its entry. */
+typedef enum rmp_scan_kind {
+	RMP_SCAN_ASSIGNED,  /* Assigned */
+	RMP_SCAN_PRIVATE,   /* Assigned to asid, not Immutable, at the frame's GPA */
+	RMP_SCAN_VALIDATED, /* Assigned to asid at the frame's GPA, and Validated */
+} rmp_scan_kind_t;
+
+/*
+ * How many leading frames of [spa, spa + npages * 4 KiB) have `kind` equal to
+ * want, frame i being expected at GPA gpa + i * 4 KiB: what a loop of
+ * rmp_lookup would find (frames beyond the coverage read as hypervisor-owned),
+ * at O(1) per 2 MiB entry or untouched 2 MiB unit. Returns npages if all do.
+ */
+uint64_t rmp_scan(const rmp_t *rmp, uint64_t spa, uint64_t gpa, uint64_t npages, uint32_t asid,
+		  rmp_scan_kind_t kind, bool want);
+
 /* ---- host instructions (executed with caller_asid 0, i.e. by the hypervisor) ---- */
 
 /* RMPUPDATE (facts §2.4, §1.5). Clears Validated and VMSA; VMPL1-3 lose all permissions. */
@@ -185,6 +204,14 @@ void rmp_ledger_free(rmp_ledger_t *l);
 uint64_t rmp_ledger_validate(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
 			     uint32_t vcpu, uint64_t spa, rmp_ledger_rec_t *first_conflict,
 			     uint64_t *conflict_gpa);
+/*
+ * Like rmp_ledger_validate, but page i was validated by event seq + i (a run of
+ * 4 KiB PVALIDATEs with consecutive sequence numbers): the records are those
+ * that npages single-page calls would leave, at O(1) per whole 2 MiB unit.
+ */
+uint64_t rmp_ledger_validate_seq(rmp_ledger_t *l, uint64_t gpa, uint64_t npages, uint64_t seq,
+				 uint32_t vcpu, uint64_t spa, rmp_ledger_rec_t *first_conflict,
+				 uint64_t *conflict_gpa);
 /* Records a rescind; returns how many of the pages were not held. */
 uint64_t rmp_ledger_rescind(rmp_ledger_t *l, uint64_t gpa, uint64_t npages);
 /* The record of one GPA; false (and out->held = false) when not held. */
@@ -196,6 +223,11 @@ uint64_t rmp_ledger_held_pages(const rmp_ledger_t *l);
  */
 uint64_t rmp_ledger_count_held(const rmp_ledger_t *l, uint64_t gpa, uint64_t npages,
 			       uint64_t *first_missing);
+/*
+ * How many leading pages of [gpa, gpa + npages * 4 KiB) are held (held = true)
+ * or not held (held = false); O(1) per 2 MiB record or untouched 2 MiB unit.
+ */
+uint64_t rmp_ledger_span(const rmp_ledger_t *l, uint64_t gpa, uint64_t npages, bool held);
 /* Calls fn for each held page in increasing GPA order; stops early if fn returns false. */
 void rmp_ledger_foreach(const rmp_ledger_t *l,
 			bool (*fn)(uint64_t gpa, const rmp_ledger_rec_t *rec, void *ctx), void *ctx);

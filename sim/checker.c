@@ -9,13 +9,24 @@
  *   believed   - what the guest says it has accepted (its notes).
  * The NPT is tracked from the stream (identity unless remapped), so the same
  * checker runs live against the machine's RMP or over a trace with a shadow RMP.
+ *
+ * Speed: a 4K-only boot of a large guest is millions of single-page PVALIDATEs
+ * in a row. Such a run is held back from `validated` and recorded in one range
+ * operation (the "pending run") as soon as any other event arrives; each page
+ * is still checked as it comes, against what the ledgers said about the pages
+ * ahead (which cannot change while the run is pending), so every violation is
+ * reported at the same event, with the same content, as page by page. With an
+ * identity NPT the RMP-side checks scan ranges (rmp_scan) instead of looking up
+ * each page.
  */
 #include "checker.h"
 
 #include <glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "gfw_port.h"
+#include "snp/ghcb.h"
 
 struct checker {
 	const rmp_t *rmp;
@@ -28,6 +39,20 @@ struct checker {
 	GHashTable *remap; /* gfn -> spa, from NPT_REMAP events */
 	/* a #VC 0x404 on a page the guest never validated, waiting for the lazy path */
 	GHashTable *pending_vc; /* vcpu -> sim_event_t* */
+	/* vCPUs whose next #VC the fault plan injects (an "inject_vc" fault event came first) */
+	GHashTable *injected; /* vcpu set */
+	/*
+	 * The pending run: page i of w.pages at run_gpa + i * 4K, validated by
+	 * event run_seq + i on w.vcpu at run_spa + i * 4K, not yet in `validated`.
+	 * `validated` holds no page of [run end, clean_end) and `requested` every
+	 * page of [run end, req_end): learnt from the ledgers as the run grows;
+	 * w.limit is the lower of the two. w.quiet: pending_vc and injected are
+	 * both empty, so resolve_vc() and the injection bookkeeping do nothing for
+	 * any event (kept by event_slow()).
+	 */
+	checker_window_t w;
+	uint64_t run_gpa, run_spa, run_seq;
+	uint64_t clean_end, req_end;
 	uint64_t counts[SIM_INV_MAX];
 	uint64_t total;
 };
@@ -85,6 +110,8 @@ checker_t *checker_new(const rmp_t *rmp, uint32_t asid, checker_report_fn report
 	ck->believed = rmp_ledger_new();
 	ck->remap = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	ck->pending_vc = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	ck->injected = g_hash_table_new(g_direct_hash, g_direct_equal);
+	ck->w.quiet = true;
 	if (!ck->validated || !ck->requested || !ck->believed) {
 		checker_free(ck);
 		return NULL;
@@ -101,6 +128,7 @@ void checker_free(checker_t *ck)
 	rmp_ledger_free(ck->believed);
 	g_hash_table_destroy(ck->remap);
 	g_hash_table_destroy(ck->pending_vc);
+	g_hash_table_destroy(ck->injected);
 	g_free(ck);
 }
 
@@ -150,7 +178,91 @@ static uint64_t ev_pages(const sim_event_t *ev)
 	return ev->page_2m ? SNP_PAGES_PER_2M : 1;
 }
 
+/* The checker's NPT is the identity: no NPT_REMAP seen (the usual case, and the fast one). */
+static inline bool npt_identity(const checker_t *ck)
+{
+	return g_hash_table_size(ck->remap) == 0;
+}
+
+/*
+ * [gpa, gpa + npages * 4K) is a range the fast paths may walk: page aligned and
+ * inside the 52-bit space (a hand-written trace may say anything).
+ */
+static inline bool plain_range(uint64_t gpa, uint64_t npages)
+{
+	return !(gpa & (SNP_PAGE_SIZE - 1)) && gpa < RMP_SPA_LIMIT_MAX &&
+	       npages <= (RMP_SPA_LIMIT_MAX - gpa) >> SNP_PAGE_SHIFT;
+}
+
 /* ---- PVALIDATE ---- */
+
+/* Records the pending run in `validated`: what its pages' own calls would have left. */
+static void flush_run(checker_t *ck)
+{
+	if (!ck->w.pages)
+		return;
+	rmp_ledger_validate_seq(ck->validated, ck->run_gpa, ck->w.pages, ck->run_seq, ck->w.vcpu,
+				ck->run_spa, NULL, NULL);
+	ck->w.pages = 0;
+	ck->w.limit = 0;
+}
+
+/* Pages from gpa to the end of its 2M unit: the span one ledger question covers. */
+static inline uint64_t unit_left(uint64_t gpa)
+{
+	return SNP_PAGES_PER_2M - ((gpa >> SNP_PAGE_SHIFT) & (SNP_PAGES_PER_2M - 1));
+}
+
+/*
+ * A successful single-page validation that violates nothing joins the pending
+ * run (true). Anything else (false) leaves the run recorded in `validated`, for
+ * on_pvalidate to check page by page.
+ */
+static bool run_take(checker_t *ck, const sim_event_t *ev)
+{
+	if (ev->status.fault != RMP_FAULT_NONE || ev->status.ret != SNP_RET_SUCCESS ||
+	    ev->status.cf || !ev->validate || ev_pages(ev) != 1 ||
+	    ((ev->gpa | ev->spa) & (SNP_PAGE_SIZE - 1)) || !plain_range(ev->gpa, 1)) {
+		flush_run(ck);
+		return false;
+	}
+	uint64_t off = ck->w.pages * SNP_PAGE_SIZE;
+	if (ck->w.pages && (ev->vcpu != ck->w.vcpu || ev->gpa != ck->run_gpa + off ||
+			    ev->spa != ck->run_spa + off || ev->seq != ck->run_seq + ck->w.pages))
+		flush_run(ck);
+	if (!ck->w.pages) {
+		ck->run_gpa = ev->gpa;
+		ck->run_spa = ev->spa;
+		ck->run_seq = ev->seq;
+		ck->w.vcpu = ev->vcpu;
+		ck->clean_end = ck->req_end = ev->gpa;
+	}
+	uint64_t gpa = ev->gpa;
+	if (gpa >= ck->clean_end) {
+		/* held already: a double validation, which on_pvalidate reports */
+		uint64_t n = rmp_ledger_span(ck->validated, gpa, unit_left(gpa), false);
+		if (!n) {
+			flush_run(ck);
+			return false;
+		}
+		ck->clean_end = gpa + n * SNP_PAGE_SIZE;
+	}
+	if (gpa >= ck->req_end) {
+		/* not made private at the guest's request: on_pvalidate reports it */
+		uint64_t n = rmp_ledger_span(ck->requested, gpa, unit_left(gpa), true);
+		if (!n) {
+			flush_run(ck);
+			return false;
+		}
+		ck->req_end = gpa + n * SNP_PAGE_SIZE;
+	}
+	ck->w.pages++;
+	ck->w.next_gpa = gpa + SNP_PAGE_SIZE;
+	ck->w.next_spa = ev->spa + SNP_PAGE_SIZE;
+	ck->w.next_seq = ev->seq + 1;
+	ck->w.limit = ck->clean_end < ck->req_end ? ck->clean_end : ck->req_end;
+	return true;
+}
 
 static void on_pvalidate(checker_t *ck, const sim_event_t *ev)
 {
@@ -191,6 +303,28 @@ static void on_psc_entry(checker_t *ck, const sim_event_t *ev)
 		rmp_ledger_rescind(ck->requested, gpa, n);
 }
 
+/*
+ * An MSR-protocol PSC is one page, and its answer is on the wire: a response
+ * 0x015 with GHCBData[63:32] = 0 tells the guest the page changed state, which
+ * is the request the guest acts on, whatever status the hypervisor's own PSC
+ * entry event records (a fuzz finding: a "fail" whose error code is 0, or one
+ * whose answer "msr_garbage" clears, answers success but records an error;
+ * tests/fuzz/findings/msr-psc-answer-success.json).
+ */
+static void on_msr_psc(checker_t *ck, const sim_event_t *ev)
+{
+	if ((ev->info1 & GHCB_MSR_INFO_MASK) != GHCB_MSR_PSC_REQ ||
+	    (ev->info2 & GHCB_MSR_INFO_MASK) != GHCB_MSR_PSC_RESP || GHCB_MSR_PSC_RESP_VAL(ev->info2))
+		return;
+	sim_event_t e = *ev;
+	e.gfn = GHCB_MSR_PSC_REQ_GFN(ev->info1);
+	e.op = GHCB_MSR_PSC_REQ_OP(ev->info1);
+	e.npages = 1;
+	e.page_2m = false;
+	e.psc_status = 0;
+	on_psc_entry(ck, &e);
+}
+
 static void on_launch(checker_t *ck, const sim_event_t *ev)
 {
 	uint64_t n = ev_pages(ev);
@@ -217,6 +351,16 @@ static uint64_t lookup_span(const checker_t *ck, uint64_t gpa, uint64_t left, co
 static void on_psc_done(checker_t *ck, const sim_event_t *ev)
 {
 	bool want_private = ev->info1 == SNP_PAGE_STATE_PRIVATE;
+	if (npt_identity(ck) && plain_range(ev->gpa, ev->npages)) {
+		/* SPA = GPA: the first page whose view differs, in one scan */
+		uint64_t ok = rmp_scan(ck->rmp, ev->gpa, ev->gpa, ev->npages, ck->asid,
+				       RMP_SCAN_PRIVATE, want_private);
+		if (ok < ev->npages) {
+			uint64_t gpa = ev->gpa + ok * SNP_PAGE_SIZE;
+			violate(ck, SIM_INV_PSC_VIEW, ev, gpa, gpa, NULL);
+		}
+		return;
+	}
 	for (uint64_t i = 0; i < ev->npages;) {
 		uint64_t gpa = ev->gpa + i * SNP_PAGE_SIZE;
 		uint64_t spa = spa_of(ck, gpa);
@@ -235,6 +379,14 @@ static void on_psc_done(checker_t *ck, const sim_event_t *ev)
 
 static void on_vc(checker_t *ck, const sim_event_t *ev)
 {
+	/*
+	 * A #VC the hypervisor injected is no access at all, whatever its error
+	 * code and address say (a fuzz finding:
+	 * tests/fuzz/findings/injected-vc-404.json); the guest's handler must
+	 * reject it, which the run's outcome shows.
+	 */
+	if (g_hash_table_remove(ck->injected, GUINT_TO_POINTER(ev->vcpu)))
+		return;
 	if (ev->code != SVM_EXIT_VMPL_NOT_VALIDATED)
 		return;
 	rmp_ledger_rec_t r;
@@ -248,6 +400,8 @@ static void on_vc(checker_t *ck, const sim_event_t *ev)
 /* The first guest-side event after a pending #VC 0x404 decides it. */
 static void resolve_vc(checker_t *ck, const sim_event_t *ev)
 {
+	if (g_hash_table_size(ck->pending_vc) == 0)
+		return; /* the usual case: no hash lookup */
 	sim_event_t *p = g_hash_table_lookup(ck->pending_vc, GUINT_TO_POINTER(ev->vcpu));
 	if (!p || ev == p || ev->seq == p->seq)
 		return;
@@ -276,8 +430,54 @@ static void on_note(checker_t *ck, const sim_event_t *ev)
 	}
 }
 
-void checker_event(checker_t *ck, const sim_event_t *ev)
+bool checker_wants(uint32_t kind)
 {
+	/*
+	 * The kinds event_slow() below does nothing with (but record the pending
+	 * run, which changes no result). A kind it starts to handle leaves this
+	 * list; a new kind is wanted until known otherwise.
+	 */
+	switch (kind) {
+	case SIM_EV_RMPUPDATE:
+	case SIM_EV_PSMASH:
+	case SIM_EV_UNSMASH:
+	case SIM_EV_NPF:
+	case SIM_EV_AP_CREATE:
+	case SIM_EV_AP_DESTROY:
+	case SIM_EV_STOP:
+	case SIM_EV_VIOLATION:
+	case SIM_EV_END:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * The next page of the pending run, inside what the ledgers already answered
+ * (run_take() started the run and learnt clean_end and req_end with the same
+ * tests): it joins the run without event_slow(). That is exact only while
+ * everything event_slow() does for a PVALIDATE before run_take() is a no-op:
+ * `quiet` says so (no pending or injected #VC). Inside the bounds the page is
+ * plain, they end at the end of a 2M unit below 2^52.
+ */
+static inline bool run_extend(checker_t *ck, const sim_event_t *ev)
+{
+	/* fault, cf, reserved and ret all zero: SUCCESS, CF = 0 (anything else: run_take) */
+	uint64_t st;
+	_Static_assert(SNP_RET_SUCCESS == 0 && offsetof(rmp_result_t, ret) + 4 == 8,
+		       "the first 8 bytes of rmp_result_t are zero for SUCCESS, CF = 0");
+	memcpy(&st, &ev->status, sizeof(st));
+	return st == 0 && ev->npages == 1 && ev->validate &&
+	       checker_window_take(&ck->w, ev->seq, ev->vcpu, ev->gpa, ev->spa);
+}
+
+/* Everything but the next page of a run; out of line, so that checker_event stays small. */
+static G_GNUC_NO_INLINE void event_slow(checker_t *ck, const sim_event_t *ev)
+{
+	/* anything but a PVALIDATE may read or change `validated`: record the run first */
+	if (ev->kind != SIM_EV_PVALIDATE)
+		flush_run(ck);
 	switch (ev->kind) {
 	case SIM_EV_PVALIDATE:
 	case SIM_EV_RMPADJUST:
@@ -290,12 +490,23 @@ void checker_event(checker_t *ck, const sim_event_t *ev)
 	default:
 		break;
 	}
+	/* an injection is delivered right after the exit or access that fired it, or never */
+	if (ev->kind == SIM_EV_FAULT && ev->op == HV_ACT_INJECT_VC)
+		g_hash_table_add(ck->injected, GUINT_TO_POINTER(ev->vcpu));
+	else if (ev->kind == SIM_EV_PVALIDATE || ev->kind == SIM_EV_RMPADJUST ||
+		 ev->kind == SIM_EV_NOTE)
+		g_hash_table_remove(ck->injected, GUINT_TO_POINTER(ev->vcpu));
 	switch (ev->kind) {
 	case SIM_EV_PVALIDATE:
-		on_pvalidate(ck, ev);
+		/* the next page of a run, or checked page by page (run_take flushed the run) */
+		if (!run_take(ck, ev))
+			on_pvalidate(ck, ev);
 		break;
 	case SIM_EV_PSC_ENTRY:
 		on_psc_entry(ck, ev);
+		break;
+	case SIM_EV_MSR_PROTOCOL:
+		on_msr_psc(ck, ev);
 		break;
 	case SIM_EV_LAUNCH_UPDATE:
 		on_launch(ck, ev);
@@ -317,13 +528,57 @@ void checker_event(checker_t *ck, const sim_event_t *ev)
 	default:
 		break;
 	}
+	ck->w.quiet =
+		g_hash_table_size(ck->pending_vc) == 0 && g_hash_table_size(ck->injected) == 0;
 }
 
+void checker_event(checker_t *ck, const sim_event_t *ev)
+{
+	if (G_LIKELY(ev->kind == SIM_EV_PVALIDATE) && run_extend(ck, ev))
+		return;
+	event_slow(ck, ev);
+}
+
+checker_window_t *checker_window(checker_t *ck)
+{
+	return &ck->w;
+}
+
+_Static_assert(SNP_PAGE_SIZE == 4096, "checker_window_take() steps by 4 KiB");
+
 /* believed accepted => held validated by the guest, and validated in the RMP at that GPA */
+/*
+ * check_believed for SPA = GPA, by ranges. The page-by-page walk below steps
+ * over a 2M RMP entry in one span of 512 pages and reports a failing span at
+ * its start; the first failing page p is found by two scans, then the report
+ * goes where the walk would have put it.
+ */
+static void check_believed_identity(checker_t *ck, uint64_t gpa, uint64_t npages)
+{
+	uint64_t p = rmp_scan(ck->rmp, gpa, gpa, npages, ck->asid, RMP_SCAN_VALIDATED, true);
+	uint64_t held = rmp_ledger_span(ck->validated, gpa, p, true);
+	if (held < p)
+		p = held;
+	if (p == npages)
+		return;
+	uint64_t g = gpa + p * SNP_PAGE_SIZE;
+	uint64_t unit = g & ~(uint64_t)(SNP_PAGE_2M_SIZE - 1);
+	uint64_t end = gpa + npages * SNP_PAGE_SIZE;
+	if (unit >= gpa && end - unit >= SNP_PAGE_2M_SIZE && rmp_page_2m(ck->rmp, unit))
+		g = unit; /* the walk checked the 2M entry as one span from its start */
+	rmp_ledger_rec_t v;
+	violate(ck, SIM_INV_ACCEPTED_VALIDATED, NULL, g, g,
+		rmp_ledger_get(ck->validated, g, &v) ? &v : NULL);
+}
+
 static bool check_believed(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t *rec, void *ctx)
 {
 	checker_t *ck = ctx;
 	(void)rec;
+	if (npt_identity(ck) && plain_range(gpa, npages)) {
+		check_believed_identity(ck, gpa, npages);
+		return true;
+	}
 	for (uint64_t i = 0; i < npages;) {
 		uint64_t g = gpa + i * SNP_PAGE_SIZE, spa = spa_of(ck, g);
 		rmp_entry_t e;
@@ -343,6 +598,7 @@ static bool check_believed(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t
 
 void checker_finish(checker_t *ck, sim_outcome_t outcome)
 {
+	flush_run(ck);
 	GHashTableIter it;
 	gpointer key, val;
 	g_hash_table_iter_init(&it, ck->pending_vc);
@@ -351,6 +607,7 @@ void checker_finish(checker_t *ck, sim_outcome_t outcome)
 		violate(ck, SIM_INV_UNVALIDATED_ACCESS, p, p->gpa, spa_of(ck, p->gpa), NULL);
 	}
 	g_hash_table_remove_all(ck->pending_vc);
+	ck->w.quiet = g_hash_table_size(ck->injected) == 0;
 	if (outcome != SIM_OUTCOME_COMPLETED)
 		return; /* end-state invariants only hold for a guest that finished */
 	rmp_ledger_foreach_run(ck->believed, check_believed, ck);

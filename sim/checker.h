@@ -41,6 +41,46 @@ void checker_free(checker_t *ck);
 
 /* Feeds one event (with its seq). */
 void checker_event(checker_t *ck, const sim_event_t *ev);
+/*
+ * False for the kinds checker_event() ignores: a caller may leave those out
+ * (and skip building them) without changing any result.
+ */
+bool checker_wants(uint32_t kind);
+/*
+ * The run of single-page validations the checker holds back (checker.c), open
+ * to its caller so that the next page of a 4K-only boot needs neither an event
+ * nor a call. Only checker_window_take() changes it from outside.
+ */
+typedef struct checker_window {
+	uint64_t next_gpa, next_spa, next_seq; /* the page that would extend the run */
+	uint64_t limit;  /* the run may grow below this GPA; 0: no run */
+	uint64_t pages;  /* the run's length */
+	uint32_t vcpu;
+	bool quiet;      /* no #VC pending or injected (checker.c) */
+} checker_window_t;
+
+/* The checker's window: the same object for the checker's lifetime. */
+checker_window_t *checker_window(checker_t *ck);
+
+/*
+ * checker_event() for a successful single-page validation (PVALIDATE 4K,
+ * validate, SUCCESS with CF = 0, npages 1, seq its sequence number) without
+ * the event: true when it extends the run, which is all checker_event() would
+ * have done with it; false, and nothing changed: build the event and call
+ * checker_event().
+ */
+static inline bool checker_window_take(checker_window_t *w, uint64_t seq, uint32_t vcpu,
+				       uint64_t gpa, uint64_t spa)
+{
+	if (gpa != w->next_gpa || gpa >= w->limit || spa != w->next_spa || seq != w->next_seq ||
+	    vcpu != w->vcpu || !w->quiet)
+		return false;
+	w->pages++;
+	w->next_gpa += 4096; /* SNP_PAGE_SIZE */
+	w->next_spa += 4096;
+	w->next_seq++;
+	return true;
+}
 /* End of run: the end-state invariants (only meaningful for a completed run). */
 void checker_finish(checker_t *ck, sim_outcome_t outcome);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * snpsim: the command line. Subcommands run, replay, check and info; exit codes
+ * snpsim: the command line. Subcommands run, replay, check, explore (explore.c)
+ * and info; exit codes
  * 0 (ran and met expectations), 1 (an expectation, invariant or replay failed),
  * 2 (bad input or usage).
  */
@@ -11,10 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "checker.h"
+#include "emu.h"
+#include "explore.h"
 #include "guestfw.h"
 #include "hv.h"
 #include "machine.h"
+#include "minimize.h"
 #include "names.h"
 #include "report.h"
 #include "scenario.h"
@@ -98,7 +103,11 @@ static void trace_observe(void *ctx, const sim_event_t *ev)
 static int cmd_run(int argc, char **argv)
 {
 	char *trace_path = NULL, *faults_path = NULL, *seed_str = NULL, *bug = NULL, *engine = NULL;
+	char *trace_insn = NULL;
+	gint64 trace_insn_max = 0;
 	gboolean json = FALSE, no_coalesce = FALSE, stop_on_violation = FALSE, quiet = FALSE;
+	emu_t *emu = NULL;
+	FILE *insn_file = NULL;
 	GOptionEntry entries[] = {
 		{"trace", 't', 0, G_OPTION_ARG_FILENAME, &trace_path,
 		 "Write the event trace (JSON Lines) to FILE, atomically", "FILE"},
@@ -109,7 +118,13 @@ static int cmd_run(int argc, char **argv)
 		{"guest-bug", 'b', 0, G_OPTION_ARG_STRING, &bug,
 		 "Run guestfw with one historical bug re-introduced (names: snpsim info)", "NAME"},
 		{"engine", 'e', 0, G_OPTION_ARG_STRING, &engine,
-		 "Execution engine: native (default)", "ENGINE"},
+		 "Execution engine: native (default), or emu (guestfw as real x86-64 under Unicorn)",
+		 "ENGINE"},
+		{"trace-insn", 0, 0, G_OPTION_ARG_FILENAME, &trace_insn,
+		 "emu: write every guest instruction with its disassembly to FILE (- for stderr)",
+		 "FILE"},
+		{"trace-insn-max", 0, 0, G_OPTION_ARG_INT64, &trace_insn_max,
+		 "emu: at most N lines of --trace-insn", "N"},
 		{"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print the summary as JSON", NULL},
 		{"no-coalesce", 0, 0, G_OPTION_ARG_NONE, &no_coalesce,
 		 "One trace line per event: do not merge runs of per-page events", NULL},
@@ -142,8 +157,13 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error("run", "one scenario at most, got %d arguments", argc - 1);
 		goto out;
 	}
-	if (engine && strcmp(engine, "native") != 0) {
-		rc = usage_error("run", "unknown engine \"%s\" (native)", engine);
+	bool use_emu = engine && strcmp(engine, "emu") == 0;
+	if (engine && !use_emu && strcmp(engine, "native") != 0) {
+		rc = usage_error("run", "unknown engine \"%s\" (native, emu)", engine);
+		goto out;
+	}
+	if (trace_insn && !use_emu) {
+		rc = usage_error("run", "--trace-insn needs --engine emu");
 		goto out;
 	}
 	sc = argc == 2 ? scenario_load_file(argv[1], &err) : scenario_default();
@@ -190,7 +210,7 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		char *sj = scenario_to_json(sc, false);
-		char *hdr = trace_header_line(sj, "native", !no_coalesce);
+		char *hdr = trace_header_line(sj, use_emu ? "emu" : "native", !no_coalesce);
 		trace_file_line(tr.file, hdr, strlen(hdr));
 		g_free(hdr);
 		g_free(sj);
@@ -203,8 +223,32 @@ static int cmd_run(int argc, char **argv)
 		rc = report_error("run", err);
 		goto out;
 	}
+	if (use_emu) {
+		emu_opts_t eo = {.trace_max = (uint64_t)(trace_insn_max > 0 ? trace_insn_max : 0)};
+		if (trace_insn) {
+			insn_file = strcmp(trace_insn, "-") == 0 ? stderr : fopen(trace_insn, "w");
+			if (!insn_file) {
+				fprintf(stderr, "%s run: --trace-insn: %s: %s\n", prog, trace_insn,
+					g_strerror(errno));
+				goto out;
+			}
+			eo.trace_insn = insn_file;
+		}
+		emu = emu_new(m, &eo, &err);
+		if (!emu) {
+			rc = report_error("run", err);
+			goto out;
+		}
+	}
 	double t0 = now();
-	machine_run(m);
+	if (emu) {
+		if (!emu_run_guestfw(emu, &err)) {
+			rc = report_error("run", err);
+			goto out;
+		}
+	} else {
+		machine_run(m);
+	}
 	double secs = now() - t0;
 	progress_done(&prog_state);
 	if (tr.enc) {
@@ -245,6 +289,10 @@ out:
 	if (tr.file)
 		trace_file_abort(tr.file);
 	trace_enc_free(tr.enc);
+	emu_free(emu);
+	if (insn_file && insn_file != stderr)
+		fclose(insn_file);
+	g_free(trace_insn);
 	machine_free(m);
 	scenario_free(sc);
 	g_option_context_free(ctx);
@@ -315,6 +363,7 @@ static int cmd_replay(int argc, char **argv)
 	trace_t *t = NULL;
 	scenario_t *sc = NULL;
 	machine_t *m = NULL;
+	emu_t *emu = NULL;
 	trace_enc_t *enc = NULL;
 	replayer_t rp = {0};
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -336,7 +385,9 @@ static int cmd_replay(int argc, char **argv)
 			prog, argv[1]);
 		goto out;
 	}
-	if (strcmp(t->engine, "native") != 0) {
+	/* re-run with the engine that recorded the trace: the streams must agree */
+	bool use_emu = strcmp(t->engine, "emu") == 0;
+	if (!use_emu && strcmp(t->engine, "native") != 0) {
 		fprintf(stderr, "%s replay: %s: engine \"%s\" is not available in this build\n", prog,
 			argv[1], t->engine);
 		goto out;
@@ -356,8 +407,19 @@ static int cmd_replay(int argc, char **argv)
 		rc = report_error("replay", err);
 		goto out;
 	}
+	if (use_emu && !(emu = emu_new(m, &(emu_opts_t){0}, &err))) {
+		rc = report_error("replay", err);
+		goto out;
+	}
 	double t0 = now();
-	machine_run(m);
+	if (emu) {
+		if (!emu_run_guestfw(emu, &err)) {
+			rc = report_error("replay", err);
+			goto out;
+		}
+	} else {
+		machine_run(m);
+	}
 	trace_enc_flush(enc);
 	double secs = now() - t0;
 	if (!rp.diverged && rp.next < t->lines->len) {
@@ -388,6 +450,7 @@ out:
 	g_free(rp.got);
 	g_free(rp.diff);
 	trace_enc_free(enc);
+	emu_free(emu);
 	machine_free(m);
 	scenario_free(sc);
 	trace_free(t);
@@ -661,6 +724,9 @@ static const struct {
 	{"run", cmd_run, "run a scenario (or the built-in default) and summarise it"},
 	{"replay", cmd_replay, "re-run a trace's scenario and compare event by event"},
 	{"check", cmd_check, "run the invariant checker over a trace file"},
+	{"explore", explore_main, "search vCPU schedules for an invariant violation"},
+	{"minimize", minimize_main, "shrink a failing scenario to a minimal one failing the same way"},
+	{"boot", cmd_boot, "boot an OVMF image as an SNP guest under the emulator engine"},
 	{"info", cmd_info, "list fault actions, invariants, reasons, bugs and codes"},
 };
 

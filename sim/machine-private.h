@@ -53,6 +53,13 @@ mstat_t mach_boundary(machine_t *m, uint32_t vcpu, bool spin);
 
 mstat_t mach_pvalidate(machine_t *m, uint32_t vcpu, uint64_t gpa, bool page_2m, bool validate,
 		       rmp_result_t *out);
+/*
+ * gfw_port_pvalidate itself: mach_boundary, mach_pvalidate, mach_boundary, then
+ * *cf and EAX; on MS_HALT from any, the unwind of the vCPU (longjmp to p->halt).
+ * One call per page of a 4K-only boot.
+ */
+uint32_t mach_port_pvalidate(struct gfw_port *p, uint64_t gpa, uint32_t page_2m,
+			     uint32_t validate, uint32_t *cf);
 mstat_t mach_rmpadjust(machine_t *m, uint32_t vcpu, uint64_t gpa, bool page_2m, uint64_t attrs,
 		       rmp_result_t *out);
 /* VMGEXIT with the vCPU's GHCB MSR; *vc_code != 0: deliver that #VC now. */

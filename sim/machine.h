@@ -24,6 +24,24 @@ typedef struct machine machine_t;
 typedef void (*machine_observer_fn)(void *ctx, const sim_event_t *ev);
 typedef void (*machine_progress_fn)(void *ctx, uint32_t step, uint32_t nsteps, uint64_t events);
 
+/*
+ * A choice point: a scheduling decision at a port boundary where more than one
+ * vCPU could run next. Choice points are numbered from 0 in the order they are
+ * reached; the scenario's schedule.choices may fix the vCPU at any of them and
+ * the seeded policy decides the rest (scenario.h), so a run is a function of the
+ * scenario alone. snpsim explore enumerates schedules through this.
+ */
+typedef struct machine_choice {
+	uint64_t index;  /* which choice point */
+	uint32_t vcpu;   /* the vCPU at the boundary */
+	uint32_t ready;  /* bitmask of the vCPUs that may run next (two or more) */
+	uint32_t chosen; /* the vCPU that runs next */
+	bool forced;     /* vcpu cannot go on (spin-wait, hold, done) and is not in ready;
+			    else the default is to continue on vcpu */
+	bool listed;     /* chosen came from schedule.choices */
+} machine_choice_t;
+typedef void (*machine_choice_fn)(void *ctx, const machine_choice_t *c);
+
 typedef struct machine_opts {
 	bool no_checker;        /* run without the invariant checker */
 	bool stop_on_violation; /* stop the run at the first violation */
@@ -32,6 +50,8 @@ typedef struct machine_opts {
 	void *observe_ctx;
 	machine_progress_fn progress; /* called at each program step and every 2^16 events */
 	void *progress_ctx;
+	machine_choice_fn on_choice; /* every choice point, after the decision */
+	void *choice_ctx;
 } machine_opts_t;
 
 /* Counters for the run summary. */

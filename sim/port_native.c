@@ -38,13 +38,8 @@ static void deliver_vc(gfw_port_t *p, uint64_t code, uint64_t fault_va, uint32_t
 uint32_t gfw_port_pvalidate(gfw_port_t *p, uint64_t va, uint32_t page_2m, uint32_t validate,
 			    uint32_t *cf)
 {
-	rmp_result_t r;
-	boundary(p);
-	/* guestfw runs on an identity map: the operand's VA is its GPA */
-	check(p, mach_pvalidate(p->m, p->vcpu, va, page_2m, validate, &r));
-	boundary(p);
-	*cf = r.cf;
-	return r.ret;
+	/* boundary, the instruction, boundary; guestfw's identity map: the VA is the GPA */
+	return mach_port_pvalidate(p, va, page_2m, validate, cf);
 }
 
 uint32_t gfw_port_rmpadjust(gfw_port_t *p, uint64_t va, uint32_t page_2m, uint64_t attrs)

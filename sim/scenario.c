@@ -50,6 +50,7 @@ scenario_t *scenario_new(void)
 	for (unsigned i = 0; i < SCENARIO_MAX_VCPUS; i++)
 		sc->program[i] = g_array_new(FALSE, TRUE, sizeof(gfw_step_t));
 	sc->expect_violations = g_array_new(FALSE, TRUE, sizeof(sim_invariant_t));
+	sc->sched_choices = g_array_new(FALSE, TRUE, sizeof(sc_choice_t));
 	return sc;
 }
 
@@ -67,6 +68,7 @@ void scenario_free(scenario_t *sc)
 	for (unsigned i = 0; i < SCENARIO_MAX_VCPUS; i++)
 		g_array_free(sc->program[i], TRUE);
 	g_array_free(sc->expect_violations, TRUE);
+	g_array_free(sc->sched_choices, TRUE);
 	g_free(sc);
 }
 
@@ -727,7 +729,7 @@ static bool parse_expect(pctx_t *p, json_object *o, scenario_t *sc)
 
 static bool parse_schedule(pctx_t *p, json_object *o, scenario_t *sc)
 {
-	static const char *const keys[] = {"seed", "preempt_probability", NULL};
+	static const char *const keys[] = {"seed", "preempt_probability", "choices", NULL};
 	json_object *v;
 	if (!want_object(p, "$.schedule", o) || !only_keys(p, "$.schedule", o, keys))
 		return false;
@@ -740,6 +742,33 @@ static bool parse_schedule(pctx_t *p, json_object *o, scenario_t *sc)
 		if (!(d >= 0.0 && d <= 1.0))
 			return fail(p, "$.schedule.preempt_probability", "%g is not in [0, 1]", d);
 		sc->preempt_ppm = (uint32_t)(d * 1e6 + 0.5);
+	}
+	/* [[at, vcpu], ...]: at choice point `at` vCPU `vcpu` runs (snpsim explore writes these) */
+	if (json_object_object_get_ex(o, "choices", &v)) {
+		if (!want_array(p, "$.schedule.choices", v))
+			return false;
+		g_array_set_size(sc->sched_choices, 0);
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			char sub[48];
+			snprintf(sub, sizeof(sub), "$.schedule.choices[%zu]", i);
+			json_object *e = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 2)
+				return fail(p, sub, "expected [choice point, vCPU]");
+			sc_choice_t c;
+			uint64_t vcpu;
+			if (!get_num(p, sub, json_object_array_get_idx(e, 0), &c.at) ||
+			    !get_num(p, sub, json_object_array_get_idx(e, 1), &vcpu))
+				return false;
+			if (vcpu >= sc->vcpus)
+				return fail(p, sub, "vCPU %" G_GUINT64_FORMAT " does not exist (%u vCPUs)",
+					    vcpu, sc->vcpus);
+			if (sc->sched_choices->len &&
+			    c.at <= g_array_index(sc->sched_choices, sc_choice_t,
+						  sc->sched_choices->len - 1).at)
+				return fail(p, sub, "choice points must be strictly increasing");
+			c.vcpu = (uint32_t)vcpu;
+			g_array_append_val(sc->sched_choices, c);
+		}
 	}
 	return true;
 }
@@ -1234,6 +1263,17 @@ char *scenario_to_json(const scenario_t *sc, bool pretty)
 	json_object_object_add(sch, "seed", json_object_new_int64((int64_t)sc->sched_seed));
 	json_object_object_add(sch, "preempt_probability",
 			       json_object_new_double(sc->preempt_ppm / 1e6));
+	if (sc->sched_choices->len) { /* absent when empty: older traces stay byte-identical */
+		json_object *ch = json_object_new_array();
+		for (guint i = 0; i < sc->sched_choices->len; i++) {
+			const sc_choice_t *c = &g_array_index(sc->sched_choices, sc_choice_t, i);
+			json_object *e = json_object_new_array();
+			json_object_array_add(e, json_object_new_int64((int64_t)c->at));
+			json_object_array_add(e, json_object_new_int64(c->vcpu));
+			json_object_array_add(ch, e);
+		}
+		json_object_object_add(sch, "choices", ch);
+	}
 	json_object_object_add(r, "schedule", sch);
 
 	char *out = g_strdup(json_object_to_json_string_ext(

@@ -33,6 +33,12 @@ typedef struct sc_launch {
 	uint32_t type; /* KVM_SEV_SNP_PAGE_TYPE_* */
 } sc_launch_t;
 
+/* A scheduling decision the scenario fixes: at choice point `at` (0-based), `vcpu` runs. */
+typedef struct sc_choice {
+	uint64_t at;
+	uint32_t vcpu;
+} sc_choice_t;
+
 typedef struct sc_expect_violation {
 	sim_invariant_t invariant;
 } sc_expect_violation_t;
@@ -71,6 +77,7 @@ typedef struct scenario {
 	/* schedule of several vCPUs: a pure function of the seed */
 	uint64_t sched_seed;
 	uint32_t preempt_ppm; /* preemption probability at each port boundary, per million */
+	GArray *sched_choices; /* sc_choice_t, strictly increasing `at`; the seed decides the rest */
 
 	/* expectations */
 	sim_outcome_t expect_outcome;  /* NONE: no expectation */

@@ -228,7 +228,14 @@ static void put_field(GString *s, field_t f, const sim_event_t *ev)
 	case F_ASSIGNED: put_key(s, field_key[f]); g_string_append(s, ev->assigned ? "true" : "false"); break;
 	case F_VALIDATE: put_key(s, field_key[f]); g_string_append(s, ev->validate ? "true" : "false"); break;
 	case F_RESULT: put_key(s, field_key[f]); put_str(s, rmp_result_to_string(ev->status)); break;
-	case F_LAUNCH_TYPE: put_key(s, field_key[f]); put_str(s, sim_launch_type_to_string(ev->op)); break;
+	case F_LAUNCH_TYPE:
+		/* a type without a name (a hand-written line that left it out) as its number */
+		put_key(s, field_key[f]);
+		if (sim_launch_type_to_string(ev->op))
+			put_str(s, sim_launch_type_to_string(ev->op));
+		else
+			put_u64(s, ev->op);
+		break;
 	case F_NPF_ACTION: put_key(s, field_key[f]); put_str(s, hv_npf_action_to_string((hv_npf_action_t)ev->op)); break;
 	case F_FAULT: put_key(s, field_key[f]); put_u64(s, ev->fault); break;
 	case F_ACTION: put_key(s, field_key[f]); put_str(s, hv_action_to_string((hv_action_t)ev->op)); break;
@@ -524,17 +531,24 @@ trace_t *trace_read_file(const char *path, GError **err)
 		g_error_free(e);
 		return NULL;
 	}
+	trace_t *t = trace_read_buffer(data, len, path, err);
+	g_free(data);
+	return t;
+}
+
+trace_t *trace_read_buffer(const char *data, size_t len, const char *path, GError **err)
+{
 	if (memchr(data, '\0', len)) {
 		bad(err, path, "not a text file (contains NUL bytes)");
-		g_free(data);
 		return NULL;
 	}
 	trace_t *t = g_new0(trace_t, 1);
 	t->path = g_strdup(path);
 	t->lines = g_ptr_array_new_with_free_func(g_free);
 	t->line_no = g_array_new(FALSE, FALSE, sizeof(guint));
-	char **lines = g_strsplit(data, "\n", -1);
-	g_free(data);
+	char *text = g_strndup(data, len);
+	char **lines = g_strsplit(text, "\n", -1);
+	g_free(text);
 	guint n = g_strv_length(lines);
 	bool ok = true;
 	guint first = 0;
@@ -683,6 +697,10 @@ static bool parse_field(field_t f, json_object *v, sim_event_t *ev, const char *
 		return true;
 	case F_LAUNCH_TYPE:
 		s = get_str(v);
+		if (!s && get_u64(v, &u) && u <= UINT32_MAX) { /* as written for an unnamed type */
+			ev->op = (uint32_t)u;
+			return true;
+		}
 		if (!s || !sim_launch_type_from_string(s, &ev->op))
 			return bad(err, where, "\"type\": unknown launch page type %s",
 				   json_object_to_json_string(v));

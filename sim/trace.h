@@ -66,6 +66,8 @@ typedef struct trace {
 
 /* Reads and checks the header; event lines are kept raw. SNPSIM_ERROR_INPUT on bad input. */
 trace_t *trace_read_file(const char *path, GError **err);
+/* The same from len bytes in memory (need not be NUL-terminated); path names it in messages. */
+trace_t *trace_read_buffer(const char *data, size_t len, const char *path, GError **err);
 void trace_free(trace_t *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(trace_t, trace_free)
 
