@@ -76,13 +76,6 @@ static bool owned_at(const hv_t *hv, const rmp_entry_t *e, uint64_t gpa)
 }
 
 /*
- * One 4 KiB page. Private: a page already private to this guest at this GPA is
- * left untouched, Validated and all (KVM; this is what exposes a double
- * validation, facts §6.5 step 4); else RMPUPDATE assigned (PSMASH first if it
- * sits in an assigned 2M entry). Shared: PSMASH first if needed, RMPUPDATE to
- * hypervisor-owned. A page of another owner (ASID, firmware) is refused.
- */
-/*
  * hv_npt_translate() for the pages of one conversion. While no GFN is remapped,
  * RAM is mapped SPA = GPA (npt.c), so the RAM range of the previous page answers
  * for the next without a search; level_2m is left false, conversions do not
@@ -188,6 +181,13 @@ static bool convert_free(hv_t *hv, conv_t *c, uint64_t gfn, uint64_t n, bool ass
 	return true;
 }
 
+/*
+ * One 4 KiB page. Private: a page already private to this guest at this GPA is
+ * left untouched, Validated and all (KVM; this is what exposes a double
+ * validation, facts §6.5 step 4); else RMPUPDATE assigned (PSMASH first if it
+ * sits in an assigned 2M entry). Shared: PSMASH first if needed, RMPUPDATE to
+ * hypervisor-owned. A page of another owner (ASID, firmware) is refused.
+ */
 static bool convert_4k(hv_t *hv, uint64_t gfn, uint32_t op, conv_t *c)
 {
 	uint64_t gpa = gfn << SNP_PAGE_SHIFT;

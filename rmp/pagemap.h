@@ -64,12 +64,13 @@ static inline pm_unit_t *pm_unit_peek(const pm_t *pm, uint64_t pfn)
 	return &leaf->units[(pfn >> PM_UNIT_SHIFT) & (PM_L2_ENTRIES - 1)];
 }
 
-/* The unit holding frame pfn, created if needed; NULL only when out of memory. */
+/* pm_unit_get() of a unit never touched before (pagemap.c). */
 pm_unit_t *pm_unit_get_slow(pm_t *pm, uint64_t pfn);
 
+/* The unit holding frame pfn, created if needed; NULL only when out of memory. */
 static inline pm_unit_t *pm_unit_get(pm_t *pm, uint64_t pfn)
 {
-	/* inline when the unit was touched before: every page of a 4K conversion after its first */
+	/* inline when the unit was touched before: all but the first page of a 4K conversion */
 	uint64_t l1i = pfn >> (PM_UNIT_SHIFT + PM_L2_SHIFT);
 	pm_leaf_t *leaf = l1i < PM_L1_ENTRIES ? pm->l1[l1i] : 0;
 	if (leaf) {

@@ -544,9 +544,6 @@ checker_window_t *checker_window(checker_t *ck)
 	return &ck->w;
 }
 
-_Static_assert(SNP_PAGE_SIZE == 4096, "checker_window_take() steps by 4 KiB");
-
-/* believed accepted => held validated by the guest, and validated in the RMP at that GPA */
 /*
  * check_believed for SPA = GPA, by ranges. The page-by-page walk below steps
  * over a 2M RMP entry in one span of 512 pages and reports a failing span at
@@ -571,6 +568,7 @@ static void check_believed_identity(checker_t *ck, uint64_t gpa, uint64_t npages
 		rmp_ledger_get(ck->validated, g, &v) ? &v : NULL);
 }
 
+/* believed accepted => held validated by the guest, and validated in the RMP at that GPA */
 static bool check_believed(uint64_t gpa, uint64_t npages, const rmp_ledger_rec_t *rec, void *ctx)
 {
 	checker_t *ck = ctx;

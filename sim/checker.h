@@ -76,8 +76,8 @@ static inline bool checker_window_take(checker_window_t *w, uint64_t seq, uint32
 	    vcpu != w->vcpu || !w->quiet)
 		return false;
 	w->pages++;
-	w->next_gpa += 4096; /* SNP_PAGE_SIZE */
-	w->next_spa += 4096;
+	w->next_gpa += SNP_PAGE_SIZE;
+	w->next_spa += SNP_PAGE_SIZE;
 	w->next_seq++;
 	return true;
 }
