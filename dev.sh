@@ -151,6 +151,8 @@ test)
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 	# the firmware suite must run, not skip: no reference image is a set-up failure
 	SNPSIM_OVMF=$(firmware_path) || exit 2
+	# absolute: meson runs the tests from the build directory
+	SNPSIM_OVMF=$(realpath "$SNPSIM_OVMF")
 	export SNPSIM_OVMF
 	meson test -C build --print-errorlogs --num-processes 2
 	meson test -C build-san --print-errorlogs --num-processes 2 --timeout-multiplier 3
