@@ -1431,7 +1431,9 @@ static bool guestfw_setup(emu_t *e, void *arg, GError **err)
 	g[2] = 0x00CF92000000FFFFull; /* data */
 	g[3] = 0x0000890000000067ull | ((tss & 0xFFFFFFull) << 16) | ((tss >> 24 & 0xFF) << 56);
 	g[4] = tss >> 32;
-	*(uint64_t *)(void *)(e->fw + (tss - EMU_ABI_FW_BASE) + EMU_ABI_TSS_IST1) = ist + IST_SIZE;
+	/* IST1 sits at TSS offset 0x24: architecturally misaligned, so no typed store */
+	uint64_t ist_top = ist + IST_SIZE;
+	memcpy(e->fw + (tss - EMU_ABI_FW_BASE) + EMU_ABI_TSS_IST1, &ist_top, sizeof(ist_top));
 	/* IDT vector 29: interrupt gate, IST1, to the image's #VC entry */
 	uint64_t *gate = fw_ptr64(e, idt) + 2 * VC_VECTOR;
 	uint64_t t = e->hdr.vc_entry;
